@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every suite, in order of speed. Used by `make test` and therefore by CI.
+set -euo pipefail
+BIN=.venv/bin
+echo "== lint"
+$BIN/ruff check simulator web tests bench
+echo "== scenarios and knowledge validate"
+$BIN/simulator validate --references
+echo "== fast suite"
+$BIN/pytest -q -p no:cacheprovider
+echo "== slow, browser and llm suites"
+$BIN/pytest -q -p no:cacheprovider -m "slow or browser or llm" || { rc=$?; [ $rc -eq 5 ] || exit $rc; }

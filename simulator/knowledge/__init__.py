@@ -1,0 +1,1 @@
+"""Knowledge base: Markdown documents → chunks → embeddings + BM25 → hybrid search."""
