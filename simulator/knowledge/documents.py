@@ -101,7 +101,9 @@ def load_document(path: Path, root: Path) -> tuple[Document | None, list[Problem
     except OSError as exc:
         return None, [Problem(shown, 0, 0, "", f"cannot read the file: {exc.strerror or exc}")]
     if len(raw) > MAX_DOC_BYTES:
-        return None, [Problem(shown, 1, 1, "", f"file is {len(raw):,} bytes; the limit is {MAX_DOC_BYTES:,} — split it")]
+        return None, [
+            Problem(shown, 1, 1, "", f"file is {len(raw):,} bytes; the limit is {MAX_DOC_BYTES:,} — split it")
+        ]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -113,15 +115,17 @@ def load_document(path: Path, root: Path) -> tuple[Document | None, list[Problem
     if text.startswith("---"):
         m = _FM_RE.match(text)
         if m is None:
-            return None, [Problem(shown, 1, 1, "", "front matter starts with '---' but never ends — add a closing '---'")]
-        body = text[m.end():]
+            return None, [
+                Problem(shown, 1, 1, "", "front matter starts with '---' but never ends — add a closing '---'")
+            ]
+        body = text[m.end() :]
         body_line = text[: m.end()].count("\n") + 1
         meta, fm_problems = _parse_meta(shown, m.group(1))
         problems += fm_problems
         if meta is None:
             return None, problems
     if not body.strip():
-        return None, problems + [Problem(shown, body_line, 1, "", "document has no content — write something or delete it")]
+        return None, [*problems, Problem(shown, body_line, 1, "", "document has no content — write something or delete it")]
     rel = path.relative_to(root).with_suffix("") if path.is_relative_to(root) else Path(path.stem)
     doc_id = meta.id or rel.as_posix()
     title = meta.title or _first_heading(body) or path.stem
@@ -170,7 +174,9 @@ def _parse_meta(shown: str, fm_text: str) -> tuple[DocumentMeta | None, list[Pro
         hint = suggest(extra, list(DocumentMeta.model_fields))
         if hint:
             line, col = doc.locate((extra,), key=True)
-            problems.append(Problem(shown, line + 1, col, extra, f"unknown front-matter key '{extra}'{hint}", "warning"))
+            problems.append(
+                Problem(shown, line + 1, col, extra, f"unknown front-matter key '{extra}'{hint}", "warning")
+            )
     return meta, problems
 
 

@@ -84,7 +84,9 @@ def scenario_files(paths: Iterable[Path | str]) -> tuple[list[Path], list[Proble
 # One file
 
 
-def load_scenario_file(path: Path | str, text: str | bytes | None = None) -> tuple[LoadedScenario | None, list[Problem]]:
+def load_scenario_file(
+    path: Path | str, text: str | bytes | None = None
+) -> tuple[LoadedScenario | None, list[Problem]]:
     """Read and validate one scenario file; never raises for anything in the file."""
     doc, problems = read_yaml(path, text)
     if doc is None:
@@ -175,7 +177,9 @@ def _schema_problem(doc: YamlDocument, err: ErrorDetails) -> Problem:
             doc, loc, f"'{value}' is not a valid id — use lower-case letters, digits, '-' and '_' (e.g. size-advice-01)"
         )
     if kind in ("list_type", "tuple_type"):
-        return _at(doc, loc, f"expected a list, got {_show(value)} — write each item on its own line starting with '- '")
+        return _at(
+            doc, loc, f"expected a list, got {_show(value)} — write each item on its own line starting with '- '"
+        )
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return _at(doc, loc, f"expected a mapping (key: value lines), got {_show(value)}")
     if kind == "string_type":
@@ -191,10 +195,16 @@ def _schema_problem(doc: YamlDocument, err: ErrorDetails) -> Problem:
         n = ctx.get("min_length", 1)
         return _at(doc, loc, f"{what} is too short — needs at least {n} {'character' if what == 'text' else 'item'}(s)")
     if kind in ("too_long", "string_too_long"):
-        return _at(doc, loc, f"too long — at most {ctx.get('max_length')} {'characters' if 'string' in kind else 'items'}")
+        return _at(
+            doc, loc, f"too long — at most {ctx.get('max_length')} {'characters' if 'string' in kind else 'items'}"
+        )
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        bound = {"greater_than_equal": "at least", "less_than_equal": "at most", "greater_than": "above",
-                 "less_than": "below"}[kind]
+        bound = {
+            "greater_than_equal": "at least",
+            "less_than_equal": "at most",
+            "greater_than": "above",
+            "less_than": "below",
+        }[kind]
         limit = next(iter(ctx.values()), "")
         return _at(doc, loc, f"{_show(value)} is out of range — must be {bound} {limit}")
     if kind == "value_error":
@@ -237,8 +247,9 @@ def _field_at(loc: Loc) -> tuple[type[BaseModel] | None, str | None]:
                 continue
             return model, part
         owner, name = model, part
-        nested = [a for a in _unwrap(model.model_fields[part].annotation) if isinstance(a, type)
-                  and issubclass(a, BaseModel)]
+        nested = [
+            a for a in _unwrap(model.model_fields[part].annotation) if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
         model = nested[0] if nested else None
     if model is not None and model is not owner and name is not None:
         # loc ended on a nested model (e.g. an extra key inside it): report against it
@@ -295,8 +306,11 @@ def load_scenarios(
             other = first_seen[sid]
             line, col = other.document.locate(("id",))
             result.problems.append(
-                _at(loaded.document, ("id",),
-                    f"scenario id '{sid}' is already used by {other.document.path}:{line}:{col} — ids must be unique")
+                _at(
+                    loaded.document,
+                    ("id",),
+                    f"scenario id '{sid}' is already used by {other.document.path}:{line}:{col} — ids must be unique",
+                )
             )
             continue
         first_seen[sid] = loaded
@@ -312,13 +326,22 @@ def load_scenarios(
             for loc, ref in _knowledge_refs(s):
                 if ref not in knowledge_ids:
                     result.problems.append(
-                        _at(doc, loc, f"unknown knowledge document '{ref}'{suggest(ref, known)}"
-                                      " — check the id in knowledge/ (front matter 'id' or the file path)")
+                        _at(
+                            doc,
+                            loc,
+                            f"unknown knowledge document '{ref}'{suggest(ref, known)}"
+                            " — check the id in knowledge/ (front matter 'id' or the file path)",
+                        )
                     )
         if require_references and s.references is None:
             result.problems.append(
-                _at(doc, (), "no reference trainees — add references.good and references.bad so CI can prove "
-                             "the scenario and its rubric work", key=True)
+                _at(
+                    doc,
+                    (),
+                    "no reference trainees — add references.good and references.bad so CI can prove "
+                    "the scenario and its rubric work",
+                    key=True,
+                )
             )
     return result
 

@@ -351,9 +351,7 @@ class Beat(Authored):
     when: list[Trigger] = Field(
         min_length=1, description="The beat fires when ANY of these triggers matches the trainee's reply."
     )
-    after: list[str] = Field(
-        default_factory=list, description="Beat ids that must have fired before this one can."
-    )
+    after: list[str] = Field(default_factory=list, description="Beat ids that must have fired before this one can.")
     say: list[Line] = Field(
         min_length=1, description="Customer lines (variants; one is chosen per session by the seed)."
     )
@@ -369,9 +367,7 @@ class Beat(Authored):
     outcome: Outcome | None = Field(
         default=None, description="End the conversation with this outcome after saying the line."
     )
-    guidance: str = Field(
-        default="", max_length=500, description="Intent of the beat in words, for the LLM customer."
-    )
+    guidance: str = Field(default="", max_length=500, description="Intent of the beat in words, for the LLM customer.")
 
     @field_validator("when", mode="before")
     @classmethod
@@ -439,9 +435,7 @@ class RequiredFact(Authored):
         description="Numbers or sizes that must appear exactly (e.g. '7', 'M', '299'); a different number "
         "for the same thing is a knowledge error.",
     )
-    when_beat: str | None = Field(
-        default=None, description="Beat id after which the fact is due (default: any time)."
-    )
+    when_beat: str | None = Field(default=None, description="Beat id after which the fact is due (default: any time).")
     points: float = Field(default=10, gt=0, le=100, description="Weight of this fact within knowledge.")
 
 
@@ -658,9 +652,7 @@ def internal_problems(s: Scenario) -> list[tuple[Loc, str]]:
                 out.append((("beats", bi, "after", ai), f"unknown beat '{a}'{suggest(a, beat_ids)}"))
         for ri, r in enumerate(b.reveals):
             if r not in fact_keys:
-                out.append(
-                    (("beats", bi, "reveals", ri), f"unknown known-fact key '{r}'{suggest(r, fact_keys)}")
-                )
+                out.append((("beats", bi, "reveals", ri), f"unknown known-fact key '{r}'{suggest(r, fact_keys)}"))
         for ti, t in enumerate(b.when):
             if t.act is Act.ASK and t.about and t.about not in fact_keys and not t.keywords and not t.examples:
                 out.append(
@@ -673,13 +665,18 @@ def internal_problems(s: Scenario) -> list[tuple[Loc, str]]:
     for fi, f in enumerate(ex.facts):
         if f.when_beat and f.when_beat not in beat_ids:
             out.append(
-                (("expectations", "facts", fi, "when_beat"), f"unknown beat '{f.when_beat}'{suggest(f.when_beat, beat_ids)}")
+                (
+                    ("expectations", "facts", fi, "when_beat"),
+                    f"unknown beat '{f.when_beat}'{suggest(f.when_beat, beat_ids)}",
+                )
             )
     step_ids = [st.id for st in ex.steps]
     for si, st in enumerate(ex.steps):
         for bi2, bf in enumerate(st.before):
             if bf not in step_ids:
-                out.append((("expectations", "steps", si, "before", bi2), f"unknown step '{bf}'{suggest(bf, step_ids)}"))
+                out.append(
+                    (("expectations", "steps", si, "before", bi2), f"unknown step '{bf}'{suggest(bf, step_ids)}")
+                )
     for loc, text in _texts(s):
         for name in VAR_RE.findall(text):
             if name not in s.variables:
