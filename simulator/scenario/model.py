@@ -318,7 +318,16 @@ class Goal(Authored):
 
 
 class Trigger(Authored):
-    """A condition on the trainee's latest reply. Every field given must hold (fields are ANDed)."""
+    """A condition on the trainee's latest reply.
+
+    How it matches (predictable for authors):
+
+    * ``keywords`` / ``examples`` given → they decide: any keyword in the reply (case-insensitive substring)
+      or the reply close in meaning to any example. ``act`` then only documents intent.
+    * neither given → ``act`` decides, using the engine's built-in detector for that act (for ``ask`` with
+      ``about`` naming a known fact: the reply contains one of that fact's ``ask_keywords``).
+    * ``not_keywords`` always veto the match.
+    """
 
     act: Act = Field(default=Act.ANY, description="The act the reply performs; 'any' = no act required.")
     about: str | None = Field(
