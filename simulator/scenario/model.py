@@ -244,7 +244,13 @@ class Reaction(Authored):
 
 
 class Persona(Authored):
-    """Who the customer is and how they behave."""
+    """Who the customer is and how they behave.
+
+    Built-in reactions apply to every customer unless ``angrier_when`` / ``calmer_when`` lists the same act,
+    which then replaces the default: ``curt`` mood -1 patience -1; ``rude`` mood -2 patience -3; ``blame``
+    mood -2 patience -2; ``slow`` (reply slower than ``end.slow_reply_seconds``) mood -1 patience -1; a reply
+    that matches no beat costs patience 1; ``apologise`` or ``empathise`` while mood is below neutral: mood +1.
+    """
 
     name: str = Field(min_length=1, max_length=40, description="What the customer is called (display name).")
     age_group: AgeGroup = Field(description="Age bracket.")
