@@ -125,7 +125,8 @@ def load_document(path: Path, root: Path) -> tuple[Document | None, list[Problem
         if meta is None:
             return None, problems
     if not body.strip():
-        return None, [*problems, Problem(shown, body_line, 1, "", "document has no content — write something or delete it")]
+        empty = Problem(shown, body_line, 1, "", "document has no content — write something or delete it")
+        return None, [*problems, empty]
     rel = path.relative_to(root).with_suffix("") if path.is_relative_to(root) else Path(path.stem)
     doc_id = meta.id or rel.as_posix()
     title = meta.title or _first_heading(body) or path.stem
