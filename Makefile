@@ -34,7 +34,7 @@ system-deps:
 	bash scripts/system-deps.sh
 
 schema: setup
-	$(BIN)/simulator schema --write
+	$(BIN)/simulator schema --write --guide
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from simulator.scenario.schema import schema_text, write_schema
+from simulator.scenario.schema import schema_text, update_guide, write_schema
 from simulator.settings import Settings
 
 
@@ -17,11 +17,18 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def schema(
         write: Annotated[bool, typer.Option("--write", help="Write scenarios/scenario.schema.json.")] = False,
+        guide: Annotated[
+            bool, typer.Option("--guide", help="Regenerate the field reference in scenarios/README.md.")
+        ] = False,
         scenarios: Annotated[Path | None, typer.Option(help="Scenarios folder to write into.")] = None,
     ) -> None:
-        """Print the scenario JSON Schema, or write it next to the scenarios (--write)."""
-        if write:
-            target = write_schema(scenarios or Settings().scenarios_dir)
-            typer.echo(f"wrote {target}")
+        """Print the scenario JSON Schema, or write it (and the guide's field reference) into scenarios/."""
+        folder = scenarios or Settings().scenarios_dir
+        if write or guide:
+            if write:
+                typer.echo(f"wrote {write_schema(folder)}")
+            if guide:
+                changed = update_guide(folder / "README.md")
+                typer.echo(f"{'updated' if changed else 'unchanged'} {folder / 'README.md'}")
         else:
             typer.echo(schema_text(), nl=False)

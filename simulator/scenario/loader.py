@@ -10,6 +10,7 @@ Three layers of checks, all collected (never just the first):
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Iterable, Iterator
@@ -23,7 +24,7 @@ from pydantic_core import ErrorDetails
 
 from simulator.errors import NotFound, Problem, ValidationFailed, display_path
 from simulator.scenario.model import Scenario, internal_problems, suggest
-from simulator.scenario.yamlsource import Loc, YamlDocument, read_yaml
+from simulator.scenario.yamlsource import Loc, YamlDocument, kind_name, read_yaml
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 
@@ -95,14 +96,15 @@ def load_scenario_file(
         return None, [Problem(doc.path, 1, 1, "", "file is empty — a scenario needs id, title, locale, persona …")]
     if not isinstance(doc.data, dict):
         line, col = doc.locate(())
-        kind = type(doc.data).__name__
+        kind = kind_name(doc.data)
         return None, [
             Problem(doc.path, line, col, "", f"the top level is a {kind}; a scenario is a mapping of keys (id: …)")
         ]
     try:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
-        return None, [_schema_problem(doc, err) for err in _dedupe(exc.errors(include_url=False))]
+        errors = _dedupe(exc.errors(include_url=False))
+        return None, sorted((_schema_problem(doc, e) for e in _drop_explained_missing(errors)), key=_order)
     except RecursionError:
         return None, [Problem(doc.path, 1, 1, "", "document is nested too deeply")]
     problems = [_at(doc, loc, msg) for loc, msg in internal_problems(scenario)]
@@ -131,6 +133,25 @@ def _dotted(loc: Loc) -> str:
     return out
 
 
+def _order(p: Problem) -> tuple[int, int]:
+    return p.line, p.col
+
+
+def _drop_explained_missing(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """Drop "missing x" when an unknown key next to it is a misspelling of x (one clear message, not two)."""
+    import difflib
+
+    extras = {(tuple(e["loc"][:-1]), str(e["loc"][-1])) for e in errors if e["type"] == "extra_forbidden"}
+    out = []
+    for e in errors:
+        if e["type"] == "missing":
+            parent, name = tuple(e["loc"][:-1]), str(e["loc"][-1])
+            if any(p == parent and difflib.get_close_matches(x, [name], n=1, cutoff=0.6) for p, x in extras):
+                continue
+        out.append(e)
+    return out
+
+
 def _dedupe(errors: list[ErrorDetails]) -> list[ErrorDetails]:
     seen: set[tuple[Any, ...]] = set()
     out = []
@@ -146,23 +167,36 @@ def _dedupe(errors: list[ErrorDetails]) -> list[ErrorDetails]:
 # Turning pydantic errors into messages a trainer can act on
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> Loc:
-    # pydantic adds validator names like 'function-after[...]' for some errors; they are not in the file.
-    return tuple(p for p in loc if isinstance(p, int) or not ("[" in p or p.startswith("function-")))
+_TAG_RE = re.compile(r"^[a-z-]+\[.*\]$|^(str|int|float|bool|list|dict|none|nullable)$")
+
+
+def _clean_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
+    """Drop pydantic's internal tags (``function-after[...]``, union member names) that are not in the file."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        present = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if not present and isinstance(part, str) and _TAG_RE.match(part):
+            continue
+        out.append(part)
+        node = node[part] if present else None
+    return tuple(out)
 
 
 def _schema_problem(doc: YamlDocument, err: ErrorDetails) -> Problem:
-    loc: Loc = _clean_loc(tuple(err["loc"]))
+    loc: Loc = _clean_loc(doc.data, tuple(err["loc"]))
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
     model, fname = _field_at(loc)
     desc = _describe(model, fname)
-    if kind == "missing":
+    if kind == "missing" and loc:
         parent = loc[:-1]
         hint = f" ({desc})" if desc else ""
         return _at(doc, parent, f"missing required field '{loc[-1]}'{hint} — add `{loc[-1]}:`", key=True)
-    if kind == "extra_forbidden":
+    if kind == "extra_forbidden" and loc:
         allowed = sorted(model.model_fields) if model is not None else []
         name = str(loc[-1])
         hint = suggest(name, allowed) or (f" — allowed here: {', '.join(allowed)}" if allowed else "")

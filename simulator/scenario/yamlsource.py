@@ -111,7 +111,7 @@ def read_yaml(path: Path | str, text: str | bytes | None = None) -> tuple[YamlDo
     try:
         data = yaml.load(decoded)
     except DuplicateKeyError as exc:
-        return None, [_marked(shown, exc, "duplicate key — each key may appear once; merge or rename them")]
+        return None, [_marked(shown, exc, "each key may appear once in a mapping; merge or rename them")]
     except MarkedYAMLError as exc:
         return None, [_marked(shown, exc, None)]
     except YAMLError as exc:
@@ -127,23 +127,42 @@ def read_yaml(path: Path | str, text: str | bytes | None = None) -> tuple[YamlDo
     return YamlDocument(shown, data), []
 
 
+def kind_name(value: object) -> str:
+    """How a YAML value is called in messages for people."""
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
 def _marked(shown: str, exc: MarkedYAMLError, hint: str | None) -> Problem:
     mark = exc.problem_mark or exc.context_mark
+    problem = " ".join(str(exc.problem or "").split())
+    if "end of stream" in problem and exc.context_mark is not None:
+        mark = exc.context_mark  # an unclosed quote or bracket: point at where it was opened
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-    what = " ".join(x for x in (exc.context, exc.problem) if x) or str(exc)
-    what = " ".join(what.split())
-    if hint is None:
-        hint = _syntax_hint(what)
     if isinstance(exc, DuplicateKeyError):
-        # ruamel words it as 'found duplicate key "x" with value ...'; keep just the key.
-        what = what.split(" with value")[0].replace("while constructing a mapping ", "")
-    return Problem(shown, line, col, "", f"{what} — {hint}" if hint else what)
+        key = problem.split(" with value")[0].replace("found duplicate key ", "")
+        return Problem(shown, line, col, "", f"duplicate key {key} — {hint}")
+    what = " ".join(x for x in (exc.context, exc.problem) if x) or str(exc)
+    what = " ".join(what.split()).replace("'\\t'", "a tab").replace("\t", "a tab")
+    hint = hint or _syntax_hint(what)
+    return Problem(shown, line, col, "", f"{what} — {hint}")
 
 
 def _syntax_hint(what: str) -> str:
     w = what.lower()
-    if "tab" in w:
+    if "a tab" in w or "tab character" in w:
         return "indent with spaces, not tabs"
+    if "flow sequence" in w or "flow mapping" in w:
+        return "inside [ … ] or { … } quote items that contain , [ ] { } or ':', or write the list as '- item' lines"
     if "mapping values are not allowed" in w:
         return "a value containing ': ' must be quoted, or the indentation is off"
     if "could not find expected ':'" in w or "simple key" in w:
