@@ -1,7 +1,7 @@
 """Golden tests: every kind of authoring mistake yields the expected path:line:col message, and no traceback.
 
-Regenerate the expected files after an intended wording change with ``UPDATE_GOLDEN=1 pytest tests/test_scenario_golden.py``
-and review the diff.
+Regenerate the expected files after an intended wording change with
+``UPDATE_GOLDEN=1 pytest tests/test_scenario_golden.py`` and review the diff.
 """
 
 from __future__ import annotations
