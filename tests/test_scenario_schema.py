@@ -52,3 +52,38 @@ def test_guide_field_reference_is_current() -> None:
     guide = (SCENARIOS / "README.md").read_text(encoding="utf-8")
     start, end = guide.index(FIELDS_START), guide.index(FIELDS_END) + len(FIELDS_END)
     assert guide[start:end] == field_reference(), "run `simulator schema --guide` and commit scenarios/README.md"
+
+
+def _json_schema_errors(path: Path) -> list[str]:
+    import json
+
+    import jsonschema
+    from ruamel.yaml import YAML
+
+    schema = json.loads((SCENARIOS / SCHEMA_FILE).read_text(encoding="utf-8"))
+    data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    return [e.message for e in validator.iter_errors(data)]
+
+
+def test_editor_schema_accepts_what_the_loader_accepts() -> None:
+    """What validates with `simulator validate` shows no red squiggles in the editor."""
+    good = [REPO / "tests/data/good_scenarios/minimal.yaml", *sorted(SCENARIOS.glob("*/*.yaml"))]
+    for f in good:
+        if "rules" in f.parts:
+            continue
+        assert _json_schema_errors(f) == [], f
+
+
+def test_editor_schema_flags_schema_mistakes() -> None:
+    bad = REPO / "tests/data/bad_scenarios"
+    for name in (
+        "04-misspelt-key",
+        "05-misspelt-enum",
+        "06-nested-unknown-field",
+        "07-missing-required",
+        "09-invalid-id",
+        "13-out-of-range",
+        "25-wrong-type-number",
+    ):
+        assert _json_schema_errors(bad / f"{name}.yaml"), name

@@ -359,8 +359,21 @@ class Trigger(Authored):
         return self
 
 
+def _when_schema(schema: dict[str, Any]) -> None:
+    # A single trigger may be written as a mapping instead of a one-item list (see Beat._single_trigger).
+    when = schema["properties"]["when"]
+    items = when.pop("items")
+    array = {"type": "array", "items": items, "minItems": when.pop("minItems", 1)}
+    when["anyOf"] = [items, array]
+    when.pop("type", None)
+
+
 class Beat(Authored):
     """One scripted step: when the trainee does something, the customer says one of the lines."""
+
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True, json_schema_extra=_when_schema
+    )
 
     id: Id = Field(description="Unique within the scenario; other beats refer to it in 'after'.")
     when: list[Trigger] = Field(

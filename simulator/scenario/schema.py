@@ -11,9 +11,22 @@ SCHEMA_FILE = "scenario.schema.json"
 SCHEMA_ID = "https://cs-simulator.local/schema/scenario.schema.json"
 
 
+def _accept_numbers_as_text(node: object) -> None:
+    # The loader coerces YAML numbers to text (``value: 165``); the editor must not flag what the loader accepts.
+    if isinstance(node, dict):
+        if node.get("type") == "string":
+            node["type"] = ["string", "number"]
+        for v in node.values():
+            _accept_numbers_as_text(v)
+    elif isinstance(node, list):
+        for v in node:
+            _accept_numbers_as_text(v)
+
+
 def scenario_schema() -> dict[str, object]:
-    """The JSON Schema of a scenario file."""
+    """The JSON Schema of a scenario file, matching what the loader accepts."""
     schema = Scenario.model_json_schema(mode="validation")
+    _accept_numbers_as_text(schema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = SCHEMA_ID
     return schema
