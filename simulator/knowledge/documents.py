@@ -120,10 +120,11 @@ def load_document(path: Path, root: Path) -> tuple[Document | None, list[Problem
             ]
         body = text[m.end() :]
         body_line = text[: m.end()].count("\n") + 1
-        meta, fm_problems = _parse_meta(shown, m.group(1))
+        parsed, fm_problems = _parse_meta(shown, m.group(1))
         problems += fm_problems
-        if meta is None:
+        if parsed is None:
             return None, problems
+        meta = parsed
     if not body.strip():
         empty = Problem(shown, body_line, 1, "", "document has no content — write something or delete it")
         return None, [*problems, empty]

@@ -204,8 +204,8 @@ def _schema_problem(doc: YamlDocument, err: ErrorDetails) -> Problem:
     if kind == "enum":
         expected = _enum_values(model, fname)
         hint = suggest(str(value), expected) if expected else ""
-        allowed = f" — one of: {', '.join(expected)}" if expected else f" — expected {ctx.get('expected', '')}"
-        return _at(doc, loc, f"'{value}' is not allowed{hint or allowed}")
+        one_of = f" — one of: {', '.join(expected)}" if expected else f" — expected {ctx.get('expected', '')}"
+        return _at(doc, loc, f"'{value}' is not allowed{hint or one_of}")
     if kind == "string_pattern_mismatch":
         return _at(
             doc, loc, f"'{value}' is not a valid id — use lower-case letters, digits, '-' and '_' (e.g. size-advice-01)"
