@@ -14,11 +14,22 @@ from simulator.scenario.loader import SCENARIO_SUFFIXES, load_scenarios
 from simulator.settings import Settings
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
 def validate_paths(
-    paths: list[Path], knowledge: Path | None, *, require_references: bool
+    paths: list[Path], knowledge: Path | None, *, require_references: bool, scenarios_dir: Path | None = None
 ) -> tuple[list[Problem], int, int]:
-    """Validate scenarios and documents under ``paths``; returns (problems, n_scenarios, n_documents)."""
-    doc_paths = [p for p in paths if p.is_dir() or p.suffix.lower() in DOC_SUFFIXES]
+    """Validate scenarios and documents under ``paths``; returns (problems, n_scenarios, n_documents).
+
+    Markdown inside the scenarios folder (its authoring guide) is documentation, not knowledge.
+    """
+    doc_paths = [
+        p
+        for p in paths
+        if (p.is_dir() and not (scenarios_dir and _inside(p, scenarios_dir))) or p.suffix.lower() in DOC_SUFFIXES
+    ]
     scen_paths = [p for p in paths if p.is_dir() or p.suffix.lower() in SCENARIO_SUFFIXES or not p.exists()]
     docs = load_documents(doc_paths)
     knowledge_ids: set[str] | None = None
@@ -52,7 +63,9 @@ def register(app: typer.Typer) -> None:
         settings = Settings()
         targets = paths or [settings.scenarios_dir, settings.knowledge_dir]
         kdir = knowledge or settings.knowledge_dir
-        problems, n_scen, n_docs = validate_paths(list(targets), kdir, require_references=references)
+        problems, n_scen, n_docs = validate_paths(
+            list(targets), kdir, require_references=references, scenarios_dir=settings.scenarios_dir
+        )
         errors = [p for p in problems if p.severity == "error"]
         if as_json:
             typer.echo(

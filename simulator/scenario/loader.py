@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from simulator.errors import NotFound, Problem, ValidationFailed, display_path
-from simulator.scenario.model import Scenario, internal_problems, suggest
+from simulator.scenario.model import Scenario, internal_problems, playability_problems, suggest
 from simulator.scenario.yamlsource import Loc, YamlDocument, kind_name, read_yaml
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -108,9 +108,11 @@ def load_scenario_file(
     except RecursionError:
         return None, [Problem(doc.path, 1, 1, "", "document is nested too deeply")]
     problems = [_at(doc, loc, msg) for loc, msg in internal_problems(scenario)]
-    if problems:
-        return None, problems
-    return LoadedScenario(scenario, Path(path), doc), []
+    if not problems:  # playability is only meaningful once ids and references are consistent
+        problems = [_at(doc, loc, msg, severity=sev) for loc, msg, sev in playability_problems(scenario)]
+    if any(p.severity == "error" for p in problems):
+        return None, sorted(problems, key=_order)
+    return LoadedScenario(scenario, Path(path), doc), problems
 
 
 def load_scenario(path: Path | str) -> Scenario:
@@ -335,6 +337,7 @@ def load_scenarios(
             result.failed[display_path(f)] = file_problems
             result.problems.extend(file_problems)
             continue
+        result.problems.extend(file_problems)  # warnings
         sid = loaded.scenario.id
         if sid in first_seen:
             other = first_seen[sid]

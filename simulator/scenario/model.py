@@ -712,6 +712,75 @@ def internal_problems(s: Scenario) -> list[tuple[Loc, str]]:
     return out
 
 
+def playability_problems(s: Scenario) -> list[tuple[Loc, str, str]]:
+    """Problems that would make a valid-looking scenario unplayable: ``(location, message, severity)``.
+
+    Errors: a cycle in ``after`` (those beats can never fire), no way to reach a success outcome, reference
+    trainees whose expected outcomes contradict the goal. Warnings: known facts no beat ever reveals.
+    """
+    out: list[tuple[Loc, str, str]] = []
+    after = {b.id: set(b.after) for b in s.beats}
+    for bi, b in enumerate(s.beats):
+        # Depth-first search back through 'after' from this beat; meeting it again is a cycle.
+        stack, seen = list(after.get(b.id, ())), set()
+        while stack:
+            cur = stack.pop()
+            if cur == b.id:
+                out.append(
+                    (
+                        ("beats", bi, "after"),
+                        f"beat '{b.id}' waits for itself through 'after' — it can never fire",
+                        "error",
+                    )
+                )
+                break
+            if cur not in seen:
+                seen.add(cur)
+                stack.extend(after.get(cur, ()))
+    success = set(s.goal.success)
+    if not any(b.outcome in success for b in s.beats) and s.end.on_max_turns not in success:
+        wanted = ", ".join(o.value for o in s.goal.success)
+        out.append(
+            (
+                ("goal", "success"),
+                f"no beat ends with a success outcome ({wanted}) — add `outcome:` to the beat "
+                "where the customer is satisfied",
+                "error",
+            )
+        )
+    revealed = {r for b in s.beats for r in b.reveals}
+    for fi, f in enumerate(s.known_facts):
+        if f.key not in revealed:
+            out.append(
+                (
+                    ("known_facts", fi, "key"),
+                    f"no beat reveals '{f.key}' — the customer can never tell it (add it to a beat's reveals)",
+                    "warning",
+                )
+            )
+    if s.references:
+        for oi, o in enumerate(s.references.good.expect_outcome):
+            if o not in success:
+                out.append(
+                    (
+                        ("references", "good", "expect_outcome", oi),
+                        f"'{o.value}' is not a success outcome of this "
+                        "scenario (goal.success) — the good reference must succeed",
+                        "error",
+                    )
+                )
+        for oi, o in enumerate(s.references.bad.expect_outcome):
+            if o in success:
+                out.append(
+                    (
+                        ("references", "bad", "expect_outcome", oi),
+                        f"'{o.value}' is a success outcome — the bad reference must not succeed",
+                        "error",
+                    )
+                )
+    return out
+
+
 def _texts(s: Scenario) -> list[tuple[Loc, str]]:
     out: list[tuple[Loc, str]] = [(("opening", i), t) for i, t in enumerate(s.opening)]
     for i, f in enumerate(s.known_facts):
