@@ -1,0 +1,1 @@
+"""Alembic migrations of the simulator database (applied on start-up)."""
