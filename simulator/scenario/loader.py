@@ -400,5 +400,6 @@ def _knowledge_refs(s: Scenario) -> Iterator[tuple[Loc, str]]:
 
 
 def _is_schema_or_exam(path: Path) -> bool:
-    # Exams live in an ``exams`` folder and have their own model (see simulator.exam).
-    return "exams" in path.parts
+    # Exams live in an ``exams`` folder and have their own model (see simulator.exam); the grader's service-rule
+    # lexicons live in ``rules`` (see simulator.grading.lexicon).
+    return "exams" in path.parts or "rules" in path.parts
