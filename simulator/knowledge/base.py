@@ -69,7 +69,7 @@ class BuildReport:
 
     @property
     def errors(self) -> list[Problem]:
-        """Problems of severity error (files that were not indexed)."""
+        """Problems of severity error (each is a file that was not indexed)."""
         return [p for p in self.problems if p.severity == "error"]
 
 
@@ -102,9 +102,7 @@ class KnowledgeBase:
         self._index: SearchIndex | None = None
 
     @classmethod
-    def open(
-        cls, settings: Settings, *, embedder: Embedder | None = None, db_dir: Path | None = None
-    ) -> KnowledgeBase:
+    def open(cls, settings: Settings, *, embedder: Embedder | None = None, db_dir: Path | None = None) -> KnowledgeBase:
         """Open (without loading yet) the knowledge base that ``settings`` describe.
 
         Args:
@@ -148,7 +146,14 @@ class KnowledgeBase:
                 chunks_by_doc[doc.id] = chunks
             else:
                 report.problems.append(
-                    Problem(doc.path, doc.body_line, 1, "", "document has headings but no text — nothing to index")
+                    Problem(
+                        doc.path,
+                        doc.body_line,
+                        1,
+                        "",
+                        "document has headings but no text — nothing to index",
+                        "warning",
+                    )
                 )
             report_progress("reading", n, len(docset.documents))
 
@@ -236,9 +241,7 @@ class KnowledgeBase:
             return self._index
         meta = self.store.existing_metadata()
         if meta is None:
-            raise IndexMissing(
-                f"there is no knowledge index '{self.store.name}' yet — run `simulator kb build` first"
-            )
+            raise IndexMissing(f"there is no knowledge index '{self.store.name}' yet — run `simulator kb build` first")
         if meta.get("embedder") != self.embedder.name:
             raise ConfigError(
                 f"the knowledge index was built with embedder '{meta.get('embedder')}' but this process uses "

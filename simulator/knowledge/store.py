@@ -101,7 +101,9 @@ def make_client(settings: Settings, db_dir: Path | None = None) -> Any:
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise ConfigError(f"SIM_CHROMA_URL={settings.chroma_url!r} is not an http(s) URL like http://127.0.0.1:8001")
+            raise ConfigError(
+                f"SIM_CHROMA_URL={settings.chroma_url!r} is not an http(s) URL like http://127.0.0.1:8001"
+            )
         port = url.port or (443 if url.scheme == "https" else 8000)
         try:
             return chromadb.HttpClient(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 # General customer-service and apparel vocabulary (not answers): words jieba would otherwise cut apart.
@@ -45,6 +45,21 @@ _WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
 _IS_CJK = re.compile(f"[{_CJK}]")
 
 
+@lru_cache(maxsize=8)
+def _load_jieba(extra_words: tuple[str, ...]) -> Any:
+    # Loading jieba's dictionary takes ~0.7 s; one per word list per process. Nothing mutates it after this.
+    import jieba
+
+    # jieba logs its dictionary build at INFO on stderr; that noise would interleave with CLI output.
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    jieba.setLogLevel(logging.WARNING)
+    tk = jieba.Tokenizer()  # a private instance: adding words never changes anyone else's jieba
+    tk.initialize()
+    for word in (*SHOP_WORDS, *extra_words):
+        tk.add_word(word, freq=20000)
+    return tk
+
+
 class Tokenizer:
     """Text → keyword tokens for BM25, the same for documents and queries.
 
@@ -59,16 +74,7 @@ class Tokenizer:
 
     @cached_property
     def _jieba(self) -> Any:
-        import jieba
-
-        # jieba logs its dictionary build at INFO on stderr; that noise would interleave with CLI output.
-        logging.getLogger("jieba").setLevel(logging.WARNING)
-        jieba.setLogLevel(logging.WARNING)
-        tk = jieba.Tokenizer()  # a private instance: adding words never changes anyone else's jieba
-        tk.initialize()
-        for word in (*SHOP_WORDS, *self._extra):
-            tk.add_word(word, freq=20000)
-        return tk
+        return _load_jieba(self._extra)
 
     @cached_property
     def _stem(self) -> Any:
