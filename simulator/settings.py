@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     llm_retries: int = Field(default=2, description="Retries with backoff on transient failures.")
     llm_temperature: float = Field(default=0.7, description="Sampling temperature for the customer.")
 
+    # Grading
+    rules_dir: Path = Field(
+        default=REPO_ROOT / "scenarios" / "rules",
+        description="Folder of the service-rule lexicons (zh-CN.yaml, en.yaml) the grader reads.",
+    )
+    pass_mark: float = Field(
+        default=80.0, ge=0, le=100, description="Overall score a practice attempt needs to pass (exams set their own)."
+    )
+    judge_samples: int = Field(default=3, ge=1, le=9, description="LLM judge samples per criterion (majority).")
+
     # Web app
     host: str = Field(default="127.0.0.1", description="Address `simulator serve` binds to.")
     port: int = Field(default=8000, description="Port `simulator serve` binds to.")

@@ -1,0 +1,180 @@
+"""The grader: runs every dimension's scorer and the red lines over a transcript and returns a :class:`Grade`.
+
+Offline by default (lexicon rules + act detector + optional embedder and knowledge base). With a judge
+(:class:`~simulator.grading.judge.LLMJudge`) the soft criteria are also asked of an LLM and combined with the
+rules. Deterministic: the same transcript, scenario and knowledge give the same grade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from simulator.acts import ActDetector
+from simulator.embedding.base import Embedder
+from simulator.grading.context import GradingContext
+from simulator.grading.knowledge import KnowledgeScorer
+from simulator.grading.lexicon import Lexicon, lexicon_for
+from simulator.grading.process import ProcessScorer
+from simulator.grading.redlines import red_line_findings
+from simulator.grading.result import DIMENSIONS, CriterionResult, DimensionScore, Finding, Grade, Source, deduct
+from simulator.grading.scorer import Scorer
+from simulator.grading.service import ServiceScorer, metrics
+from simulator.grading.technique import TechniqueScorer
+from simulator.knowledge.passage import Retriever
+from simulator.scenario.model import Dimension, Scenario, Weights
+from simulator.settings import Settings
+from simulator.transcript import Transcript
+
+RED_LINE_POINTS = 20.0
+
+
+class Judge(Protocol):
+    """Reviews the rule results of the soft criteria (an LLM judge in practice)."""
+
+    name: str
+
+    def review(self, ctx: GradingContext, results: list[CriterionResult]) -> None:
+        """Update soft criteria in place (verdict, reason, decided_by); failures make them unscored."""
+        ...
+
+
+class Grader:
+    """Grades transcripts against an optional scenario.
+
+    Args:
+        settings: Where the lexicons are (``rules_dir``) and the practice pass mark.
+        retriever: Knowledge search for per-question passages, contradiction checks and 话术 suggestions.
+        embedder: For comparing meaning (required facts stated in other words, script fit).
+        detector: Act detector shared with the customer engine; one is built from ``embedder`` if omitted.
+        judge: Optional LLM judge for the soft criteria.
+        pass_mark: Overrides ``settings.pass_mark`` (an exam passes its own, e.g. 85).
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        retriever: Retriever | None = None,
+        embedder: Embedder | None = None,
+        detector: ActDetector | None = None,
+        judge: Judge | None = None,
+        pass_mark: float | None = None,
+        rules_dir: Path | None = None,
+    ):
+        self.settings = settings or Settings()
+        self.rules_dir = rules_dir or self.settings.rules_dir
+        self.retriever = retriever
+        self.embedder = embedder
+        self.detector = detector or ActDetector(embedder)
+        self.judge = judge
+        self.pass_mark = self.settings.pass_mark if pass_mark is None else pass_mark
+        self._lexicons: dict[str, Lexicon] = {}
+        self.scorers: list[Scorer] = [
+            ServiceScorer(),
+            TechniqueScorer(),
+            KnowledgeScorer(self.detector),
+            ProcessScorer(),
+        ]
+
+    def lexicon(self, locale: str) -> Lexicon:
+        """The (cached) lexicon for a locale."""
+        key = "en" if locale.lower().startswith("en") else "zh-CN"
+        if key not in self._lexicons:
+            self._lexicons[key] = lexicon_for(self.rules_dir, key)
+        return self._lexicons[key]
+
+    def context(
+        self, transcript: Transcript, scenario: Scenario | None = None, variables: Mapping[str, str] | None = None
+    ) -> GradingContext:
+        """The shared context the scorers read."""
+        locale = scenario.locale.value if scenario else _guess_locale(transcript)
+        vars_ = scenario.variable_values(dict(variables or {})) if scenario else {}
+        return GradingContext(
+            transcript=transcript,
+            lexicon=self.lexicon(locale),
+            scenario=scenario,
+            retriever=self.retriever,
+            embedder=self.embedder,
+            acts=self.detector,
+            variables=vars_,
+        )
+
+    def grade(
+        self, transcript: Transcript, scenario: Scenario | None = None, variables: Mapping[str, str] | None = None
+    ) -> Grade:
+        """Grade one transcript.
+
+        Args:
+            transcript: The conversation.
+            scenario: The scenario it followed; None applies the generic criteria (knowledge against the
+                knowledge base alone).
+            variables: Variable values the session used (exam draws); defaults from the scenario.
+        """
+        ctx = self.context(transcript, scenario, variables)
+        results: list[CriterionResult] = []
+        for scorer in self.scorers:
+            results.extend(scorer.score(ctx))
+        if self.judge is not None:
+            self.judge.review(ctx, results)
+        red = red_line_findings(ctx)
+        red += [f for c in results for f in c.findings if f.red_line and f not in red]
+        results.extend(self._red_line_criteria(red))
+        weights = scenario.expectations.weights if scenario else Weights()
+        dims = {
+            d: DimensionScore(d, [c for c in results if c.dimension is d], float(getattr(weights, d.value)))
+            for d in DIMENSIONS
+        }
+        notes = [
+            Finding(
+                Dimension.SERVICE,
+                "prompt-injection",
+                0.0,
+                "回复中含有指令式文字，已忽略（不影响评分）",
+                turn=i,
+                evidence=transcript.turns[i].text[lo:hi],
+                span=(lo, hi),
+                source=Source("rule", "prompt-injection", "instructions to the grader are ignored"),
+            )
+            for i, spans in ctx.injections.items()
+            for lo, hi in spans
+        ]
+        return Grade(
+            transcript_id=transcript.id,
+            scenario_id=scenario.id if scenario else transcript.scenario,
+            dimensions=dims,
+            pass_mark=self.pass_mark,
+            red_lines=red,
+            notes=notes,
+            questions=[ev for ev, _ in ctx.question_passages()],
+            metrics=metrics(ctx),
+            judge=self.judge.name if self.judge is not None else None,
+        )
+
+    @staticmethod
+    def _red_line_criteria(red: list[Finding]) -> list[CriterionResult]:
+        """A failed 'red-line' criterion in each dimension where a red line was crossed."""
+        out = []
+        for d in DIMENSIONS:
+            crossed = [f for f in red if f.dimension is d and f.points == 0]
+            if crossed:
+                marker = Finding(
+                    d,
+                    "red-line",
+                    RED_LINE_POINTS,
+                    "越过红线：" + "、".join(sorted({f.criterion for f in crossed})),
+                    turn=crossed[0].turn,
+                    evidence=crossed[0].evidence,
+                    span=crossed[0].span,
+                    source=crossed[0].source,
+                    suggestion=crossed[0].suggestion,
+                )
+                out.append(deduct(d, "red-line", "红线 red lines", RED_LINE_POINTS, [marker]))
+        return out
+
+
+def _guess_locale(transcript: Transcript) -> str:
+    text = "".join(t.text for t in transcript.turns)[:2000]
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+    return "zh-CN" if cjk * 5 >= len(text.replace(" ", "")) or cjk > 20 else "en"

@@ -1,0 +1,265 @@
+"""The service-rule lexicon: words and phrases the offline grader looks for, kept as trainer-editable YAML.
+
+One file per locale in the rules folder (``scenarios/rules/zh-CN.yaml``, ``en.yaml``; ``Settings.rules_dir``).
+Entries are case-insensitive substrings, or regular expressions when they start with ``re:``. Loading
+validates every entry (unknown keys, bad regular expressions, duplicate ids) and reports all problems with
+``path:line:col``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from simulator.errors import Problem, ValidationFailed
+from simulator.scenario.model import RedLineKind
+from simulator.scenario.yamlsource import read_yaml
+
+EXCEPT_WINDOW = 8  # characters either side of a hit that an ``except`` pattern may look at
+
+Entry = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+def compile_entry(entry: str) -> re.Pattern[str]:
+    """A lexicon entry as a compiled, case-insensitive pattern.
+
+    Literal ASCII words get word boundaries so that "hi" does not match inside "this".
+    """
+    if entry.startswith("re:"):
+        return re.compile(entry[3:], re.IGNORECASE | re.MULTILINE)
+    body = re.escape(entry)
+    if re.fullmatch(r"[A-Za-z][A-Za-z' -]*", entry):
+        body = rf"\b{body}\b"
+    return re.compile(body, re.IGNORECASE)
+
+
+def _check_entries(v: list[str]) -> list[str]:
+    for e in v:
+        if e.startswith("re:"):
+            try:
+                re.compile(e[3:])
+            except re.error as exc:
+                raise ValueError(f"{e!r} is not a valid regular expression: {exc}") from None
+    return v
+
+
+class Cues(BaseModel):
+    """Named word lists that recognise what a message does."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    greeting: list[Entry] = Field(description="A greeting (您好, hello).")
+    closing: list[Entry] = Field(description="A proper closing (感谢, 祝您, anything else I can help with).")
+    polite: list[Entry] = Field(description="Polite address or softeners (您, 请, please).")
+    empathy: list[Entry] = Field(description="Acknowledging the customer's feeling (理解, 着急, I understand).")
+    apology: list[Entry] = Field(description="An apology (抱歉, sorry).")
+    upset: list[Entry] = Field(description="Customer is upset (投诉, 差评, !!!, ridiculous).")
+    objection: list[Entry] = Field(description="Customer objects or hesitates (贵, 考虑一下, too expensive).")
+    question: list[Entry] = Field(description="The agent asks something (？, 请问, could you).")
+    recommend: list[Entry] = Field(description="The agent recommends (建议, 推荐, I recommend).")
+    praise: list[Entry] = Field(description="Praise of the customer's choice (眼光, great choice).")
+    feature: list[Entry] = Field(description="A product feature or figure (面料, 88cm, waterproof).")
+    benefit: list[Entry] = Field(description="What the feature does for the customer (显瘦, 舒服, keeps you dry).")
+    urge_payment: list[Entry] = Field(description="Moving to payment (下单, 拍下, place the order).")
+    escalate: list[Entry] = Field(description="Escalating (申请, 组长, supervisor).")
+    verify: list[Entry] = Field(description="Verifying the order or the problem (订单号, 照片, order number).")
+    remedy: list[Entry] = Field(description="A remedy (退款, 换货, 补偿, refund).")
+    action: list[Entry] = Field(description="Acting on a remedy now (已为您, 给您办理, I've processed).")
+    reassure: list[Entry] = Field(description="Reassurance (放心, 运费险, don't worry).")
+    offer: list[Entry] = Field(description="Words near an amount that make it an offer (补偿, 优惠, credit).")
+    negation: list[Entry] = Field(description="Negations that stop a clause from being a claim (不是, not).")
+
+    _check = field_validator("*")(_check_entries)
+
+
+class Rule(BaseModel):
+    """A phrase that costs points, with the reason and a better way to say it."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Rule id shown in findings.")
+    pattern: Entry = Field(description="Substring, or regular expression after 're:'.")
+    except_: list[Entry] = Field(
+        default_factory=list, alias="except", description="Patterns near a hit that make it acceptable."
+    )
+    note: str = Field(default="", max_length=200, description="Why it costs points (shown in findings).")
+    suggestion: str = Field(default="", max_length=300, description="A better reply, used when no 话术 fits.")
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        return _check_entries([v])[0]
+
+    @field_validator("except_")
+    @classmethod
+    def _excepts(cls, v: list[str]) -> list[str]:
+        return _check_entries(v)
+
+
+class LexiconRedLine(BaseModel):
+    """A red line that applies to every conversation in this locale."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: RedLineKind
+    description: str = Field(min_length=1, max_length=300)
+    patterns: list[Entry] = Field(min_length=1)
+
+    _check = field_validator("patterns")(_check_entries)
+
+
+class LexiconFile(BaseModel):
+    """The YAML file as written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    locale: str = Field(description="zh-CN or en.")
+    cues: Cues
+    injection: list[Entry] = Field(default_factory=list, description="Instruction-like text to mask.")
+    forbidden: list[Rule] = Field(default_factory=list)
+    perfunctory: list[Rule] = Field(default_factory=list)
+    blame: list[Rule] = Field(default_factory=list)
+    abuse: list[Rule] = Field(default_factory=list)
+    over_promise: list[Rule] = Field(default_factory=list)
+    red_lines: list[LexiconRedLine] = Field(default_factory=list)
+    anchors: list[Entry] = Field(default_factory=list, description="Words that tie a number to its meaning.")
+
+    _check = field_validator("injection")(_check_entries)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> LexiconFile:
+        seen: set[str] = set()
+        for group in (self.forbidden, self.perfunctory, self.blame, self.abuse, self.over_promise, self.red_lines):
+            for r in group:
+                if r.id in seen:
+                    raise ValueError(f"rule id '{r.id}' is used twice — give each rule a unique id")
+                seen.add(r.id)
+        return self
+
+
+@dataclass(frozen=True)
+class Hit:
+    """Where a pattern matched."""
+
+    start: int
+    end: int
+    text: str
+
+
+class CompiledRule:
+    """A rule ready to search text."""
+
+    def __init__(self, rule: Rule | LexiconRedLine, patterns: list[str], excepts: list[str] | None = None):
+        self.rule = rule
+        self.id = rule.id
+        self.note = getattr(rule, "note", "") or getattr(rule, "description", "")
+        self.suggestion = getattr(rule, "suggestion", "")
+        self.patterns = [compile_entry(p) for p in patterns]
+        self._excepts = [compile_entry(p) for p in (excepts or [])]
+
+    def find(self, text: str) -> list[Hit]:
+        """Every acceptable hit in ``text``."""
+        out: list[Hit] = []
+        for pat in self.patterns:
+            for m in pat.finditer(text):
+                if m.end() == m.start():
+                    continue
+                lo, hi = max(0, m.start() - EXCEPT_WINDOW), min(len(text), m.end() + EXCEPT_WINDOW)
+                window = text[lo:hi]
+                if any(x.search(window) for x in self._excepts):
+                    continue
+                out.append(Hit(m.start(), m.end(), m.group(0)))
+        return out
+
+
+class CueSet:
+    """One cue list, compiled."""
+
+    def __init__(self, entries: list[str]):
+        self._patterns = [compile_entry(e) for e in entries]
+
+    def find(self, text: str) -> Hit | None:
+        """The earliest hit, or None."""
+        best: Hit | None = None
+        for p in self._patterns:
+            m = p.search(text)
+            if m and m.end() > m.start() and (best is None or m.start() < best.start):
+                best = Hit(m.start(), m.end(), m.group(0))
+        return best
+
+    def __call__(self, text: str) -> bool:
+        return any(p.search(text) for p in self._patterns)
+
+
+class Lexicon:
+    """A validated, compiled lexicon for one locale."""
+
+    def __init__(self, data: LexiconFile, path: str = ""):
+        self.data = data
+        self.path = path
+        self.locale = data.locale
+        self.cues = {name: CueSet(getattr(data.cues, name)) for name in Cues.model_fields}
+        self.injection = CueSet(data.injection)
+        self.forbidden = [CompiledRule(r, [r.pattern], r.except_) for r in data.forbidden]
+        self.perfunctory = [CompiledRule(r, [r.pattern], r.except_) for r in data.perfunctory]
+        self.blame = [CompiledRule(r, [r.pattern], r.except_) for r in data.blame]
+        self.abuse = [CompiledRule(r, [r.pattern], r.except_) for r in data.abuse]
+        self.over_promise = [CompiledRule(r, [r.pattern], r.except_) for r in data.over_promise]
+        self.red_lines = [CompiledRule(r, r.patterns) for r in data.red_lines]
+        self.anchors = [(a, compile_entry(a)) for a in data.anchors]
+
+    def cue(self, name: str) -> CueSet:
+        """The compiled cue list ``name`` (greeting, closing, …)."""
+        return self.cues[name]
+
+    def injection_spans(self, text: str) -> list[tuple[int, int]]:
+        """Spans of instruction-like text (each hit widened to its whole line)."""
+        spans: list[tuple[int, int]] = []
+        for p in self.injection._patterns:
+            for m in p.finditer(text):
+                lo = text.rfind("\n", 0, m.start()) + 1
+                hi = text.find("\n", m.end())
+                spans.append((lo, len(text) if hi < 0 else hi))
+        return sorted(spans)
+
+
+def load_lexicon(path: Path | str) -> Lexicon:
+    """Read and validate one lexicon file.
+
+    Raises:
+        ValidationFailed: with every problem, each pointing at ``path:line:col``.
+    """
+    doc, problems = read_yaml(path)
+    if doc is None:
+        raise ValidationFailed(problems)
+    if not isinstance(doc.data, dict):
+        raise ValidationFailed([Problem(doc.path, 1, 1, "", "a lexicon is a mapping (locale:, cues:, forbidden: …)")])
+    try:
+        data = LexiconFile.model_validate(doc.data)
+    except ValidationError as exc:
+        out = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            line, col = doc.locate(loc)
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown key '{loc[-1]}'"
+            out.append(Problem(doc.path, line, col, ".".join(str(p) for p in loc), msg))
+        raise ValidationFailed(out) from None
+    return Lexicon(data, doc.path)
+
+
+def lexicon_for(rules_dir: Path, locale: str) -> Lexicon:
+    """The lexicon for ``locale`` (``zh-CN`` or ``en``) from ``rules_dir``; English falls back to ``en``."""
+    name = "en" if locale.lower().startswith("en") else "zh-CN"
+    path = Path(rules_dir) / f"{name}.yaml"
+    if not path.is_file():
+        from simulator.errors import ConfigError
+
+        raise ConfigError(f"no service-rule lexicon at {path} — set SIM_RULES_DIR to the folder with {name}.yaml")
+    return load_lexicon(path)

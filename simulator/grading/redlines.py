@@ -1,0 +1,84 @@
+"""Red lines: things that fail an exam regardless of points (abuse, review cash-back, data leaks, authority …).
+
+Sources: the lexicon's red lines (every conversation in the locale), the scenario's ``red_lines`` (patterns),
+an 11-digit phone number the agent sends that the customer never gave, and findings other scorers marked
+with ``red_line`` (authority exceeded).
+"""
+
+from __future__ import annotations
+
+import re
+
+from simulator.grading.context import GradingContext
+from simulator.grading.lexicon import Hit, compile_entry
+from simulator.grading.result import Finding, Source
+from simulator.grading.scorer import evidence_finding
+from simulator.scenario.model import Dimension, RedLineKind
+
+_KIND_DIMENSION = {
+    RedLineKind.ABUSE: Dimension.SERVICE,
+    RedLineKind.FORBIDDEN_PHRASE: Dimension.SERVICE,
+    RedLineKind.DATA_LEAK: Dimension.SERVICE,
+    RedLineKind.OVER_PROMISE: Dimension.TECHNIQUE,
+    RedLineKind.AUTHORITY: Dimension.PROCESS,
+    RedLineKind.CASHBACK: Dimension.PROCESS,
+    RedLineKind.INVENTED_FACT: Dimension.KNOWLEDGE,
+}
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_NEGATED = re.compile(
+    r"(不能|不可以|不会|无法|没法|禁止|不允许|不支持|不提供|不参与|违反|违规|can't|cannot|not)\s*$", re.I
+)
+
+
+def red_line_findings(ctx: GradingContext) -> list[Finding]:
+    """Every red line crossed, as zero-point findings (the points are lost by the dimension scorers)."""
+    agents = ctx.agent_indices()
+    out: list[Finding] = []
+    rules: list[tuple[str, RedLineKind, str, list[re.Pattern[str]], str]] = [
+        (r.id, r.rule.kind, r.note, r.patterns, "rule")
+        for r in ctx.lexicon.red_lines  # type: ignore[union-attr]
+    ]
+    if ctx.scenario:
+        for rl in ctx.scenario.expectations.red_lines:
+            pats = [compile_entry("re:" + p) for p in rl.patterns]
+            rules.append((rl.id, rl.kind, rl.description, pats, "scenario"))
+    for rid, kind, description, patterns, origin in rules:
+        for i in agents:
+            text = ctx.texts[i]
+            for pat in patterns:
+                m = pat.search(text)
+                if not m or m.end() == m.start():
+                    continue
+                if _NEGATED.search(text[max(0, m.start() - 6) : m.start()]):
+                    continue  # "好评返现是违规的，我们不能…" states the rule, it does not cross it
+                f = evidence_finding(
+                    ctx,
+                    _KIND_DIMENSION[kind],
+                    rid,
+                    0.0,
+                    f"红线：{description}",
+                    i,
+                    Hit(m.start(), m.end(), m.group(0)),
+                    source=Source(origin, rid, description),
+                    red_line=rid,
+                )
+                out.append(f)
+                break
+    customer_text = " ".join(ctx.texts[i] for i in ctx.customer_indices())
+    for i in agents:
+        for m in _PHONE.finditer(ctx.texts[i]):
+            if m.group(0) not in customer_text:
+                out.append(
+                    evidence_finding(
+                        ctx,
+                        Dimension.SERVICE,
+                        "phone-leak",
+                        0.0,
+                        "红线：发送了顾客未提供的手机号",
+                        i,
+                        Hit(m.start(), m.end(), m.group(0)),
+                        source=Source("rule", "phone-leak", "never share another customer's data"),
+                        red_line="phone-leak",
+                    )
+                )
+    return out

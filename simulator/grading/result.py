@@ -1,0 +1,262 @@
+"""What the grader returns: findings with evidence, criteria, dimension scores and the overall grade.
+
+A criterion the grader cannot decide is *unscored*: it is shown with its reason and left out of the
+denominator, never counted as 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from simulator.scenario.model import Dimension
+
+DIMENSIONS: tuple[Dimension, ...] = (Dimension.SERVICE, Dimension.TECHNIQUE, Dimension.KNOWLEDGE, Dimension.PROCESS)
+
+
+@dataclass
+class Source:
+    """Where a rule or fact comes from: a lexicon rule, a scenario item or a knowledge passage."""
+
+    kind: str  # "rule" | "scenario" | "passage" | "llm"
+    id: str
+    text: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return asdict(self)
+
+
+@dataclass
+class Suggestion:
+    """A better reply and where it came from."""
+
+    text: str
+    source: str  # "script:<passage id>", "reference", "fact:<id>", "rule:<id>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return asdict(self)
+
+
+@dataclass
+class Finding:
+    """One deduction (or a zero-point note), tied to the trainee's own words.
+
+    Attributes:
+        dimension: Which grade dimension it belongs to.
+        criterion: Criterion id (``forbidden-words``, a scenario step, fact or red-line id …).
+        points: Points lost (0 for notes and red-line markers).
+        turn: Index into the transcript's turns, or None for something missing from the whole conversation.
+        evidence: The trainee's exact words (a span of the turn text), or "" when something is missing.
+        span: (start, end) of the evidence in the turn text.
+        message: What is wrong, in words.
+        source: The rule or knowledge passage behind it.
+        suggestion: A better reply.
+        red_line: Red-line id when this finding crosses one.
+    """
+
+    dimension: Dimension
+    criterion: str
+    points: float
+    message: str
+    turn: int | None = None
+    evidence: str = ""
+    span: tuple[int, int] | None = None
+    source: Source | None = None
+    suggestion: Suggestion | None = None
+    red_line: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "dimension": self.dimension.value,
+            "criterion": self.criterion,
+            "points": round(self.points, 2),
+            "message": self.message,
+            "turn": self.turn,
+            "evidence": self.evidence,
+            "span": list(self.span) if self.span else None,
+            "source": self.source.to_dict() if self.source else None,
+            "suggestion": self.suggestion.to_dict() if self.suggestion else None,
+            "red_line": self.red_line,
+        }
+
+
+@dataclass
+class CriterionResult:
+    """One criterion: how many points it was worth and how many were earned.
+
+    ``earned`` is None when the criterion is unscored; ``reason`` then says why.
+    """
+
+    dimension: Dimension
+    id: str
+    title: str
+    points: float
+    earned: float | None
+    reason: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    decided_by: str = "rules"
+
+    @property
+    def scored(self) -> bool:
+        """False when the grader could not decide."""
+        return self.earned is not None
+
+    @property
+    def status(self) -> str:
+        """passed, partial, failed or unscored."""
+        if self.earned is None:
+            return "unscored"
+        if self.earned >= self.points - 1e-9:
+            return "passed"
+        return "failed" if self.earned <= 1e-9 else "partial"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "dimension": self.dimension.value,
+            "id": self.id,
+            "title": self.title,
+            "points": round(self.points, 2),
+            "earned": None if self.earned is None else round(self.earned, 2),
+            "status": self.status,
+            "reason": self.reason,
+            "decided_by": self.decided_by,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def deduct(
+    dimension: Dimension, cid: str, title: str, points: float, findings: list[Finding], *, reason: str = ""
+) -> CriterionResult:
+    """A scored criterion whose findings' points are subtracted (capped at the criterion's points)."""
+    lost = min(points, sum(f.points for f in findings))
+    return CriterionResult(dimension, cid, title, points, points - lost, reason, findings)
+
+
+def unscored(dimension: Dimension, cid: str, title: str, points: float, reason: str) -> CriterionResult:
+    """A criterion the grader cannot decide (kept out of the denominator)."""
+    return CriterionResult(dimension, cid, title, points, None, reason)
+
+
+@dataclass
+class DimensionScore:
+    """Score of one dimension: 0–100 over the scored criteria, or None if nothing could be scored."""
+
+    dimension: Dimension
+    criteria: list[CriterionResult]
+    weight: float
+
+    @property
+    def possible(self) -> float:
+        """Points of the scored criteria."""
+        return sum(c.points for c in self.criteria if c.scored)
+
+    @property
+    def earned(self) -> float:
+        """Points earned on the scored criteria."""
+        return sum(c.earned or 0.0 for c in self.criteria if c.scored)
+
+    @property
+    def score(self) -> float | None:
+        """0–100, or None when no criterion could be scored."""
+        return None if self.possible <= 0 else round(100.0 * self.earned / self.possible, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "score": self.score,
+            "weight": self.weight,
+            "earned": round(self.earned, 2),
+            "possible": round(self.possible, 2),
+            "criteria": [c.to_dict() for c in self.criteria],
+        }
+
+
+@dataclass
+class QuestionEvidence:
+    """A customer question and the knowledge passage retrieved for it (shown in the report)."""
+
+    turn: int
+    question: str
+    passage_id: str | None
+    passage_text: str = ""
+    doc_id: str = ""
+    score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return asdict(self)
+
+
+@dataclass
+class Grade:
+    """The grade of one transcript."""
+
+    transcript_id: str
+    scenario_id: str | None
+    dimensions: dict[Dimension, DimensionScore]
+    pass_mark: float
+    red_lines: list[Finding] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
+    questions: list[QuestionEvidence] = field(default_factory=list)
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    judge: str | None = None
+
+    @property
+    def overall(self) -> float | None:
+        """Weighted mean of the scored dimensions (weights from the scenario), or None if none was scored."""
+        num = den = 0.0
+        for d in self.dimensions.values():
+            s = d.score
+            if s is not None and d.weight > 0:
+                num += s * d.weight
+                den += d.weight
+        return None if den <= 0 else round(num / den, 1)
+
+    @property
+    def passed(self) -> bool | None:
+        """Passed when overall ≥ pass mark and no red line was crossed; None if nothing could be scored."""
+        if self.red_lines:
+            return False
+        o = self.overall
+        return None if o is None else o >= self.pass_mark
+
+    def findings(self) -> list[Finding]:
+        """Every finding that lost points, in turn order."""
+        out = [f for d in self.dimensions.values() for c in d.criteria for f in c.findings if f.points > 0]
+        return sorted(out, key=lambda f: (f.turn if f.turn is not None else 10**6, f.dimension.value))
+
+    def criterion(self, cid: str) -> CriterionResult | None:
+        """The criterion with this id, in any dimension."""
+        for d in self.dimensions.values():
+            for c in d.criteria:
+                if c.id == cid:
+                    return c
+        return None
+
+    def lost_ids(self) -> set[str]:
+        """Ids of criteria that lost points, and of red lines crossed."""
+        ids = {c.id for d in self.dimensions.values() for c in d.criteria if c.scored and c.status != "passed"}
+        ids |= {f.criterion for f in self.findings()}
+        ids |= {f.red_line for f in self.red_lines if f.red_line}
+        return ids
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (what ``simulator grade --json`` prints)."""
+        return {
+            "id": self.transcript_id,
+            "scenario": self.scenario_id,
+            "overall": self.overall,
+            "passed": self.passed,
+            "pass_mark": self.pass_mark,
+            "scores": {d.value: s.score for d, s in self.dimensions.items()},
+            "dimensions": {d.value: s.to_dict() for d, s in self.dimensions.items()},
+            "red_lines": [f.to_dict() for f in self.red_lines],
+            "notes": [f.to_dict() for f in self.notes],
+            "questions": [q.to_dict() for q in self.questions],
+            "metrics": self.metrics,
+            "judge": self.judge,
+        }

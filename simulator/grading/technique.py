@@ -1,0 +1,351 @@
+"""Technique (技巧): needs discovery, FABE, 问答赞推, objections, closing the sale, matching, no over-promising.
+
+Generic criteria (needs discovery when the agent recommends, objections when the customer objects, no
+over-promising) apply to every transcript; the others apply when the scenario lists the technique.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from simulator.acts import meaningful_length
+from simulator.grading.context import GradingContext
+from simulator.grading.result import CriterionResult, Finding, Source, deduct, unscored
+from simulator.grading.scorer import evidence_finding, rule_hits, rule_source
+from simulator.scenario.model import Act, Category, Dimension, Outcome, Technique
+
+D = Dimension.TECHNIQUE
+_NEGATED_BEFORE = re.compile(r"(不能|无法|不敢|没法|没办法|不会|不|不一定|can't|cannot|can not|won't|not)\s*$", re.I)
+_MATCHING = re.compile(
+    r"搭配|配上|一起穿|同系列|套装|叠穿|pair (it|them) with|goes well with|match(es)? (with|your)", re.I
+)
+_EXPECTATION = re.compile(
+    r"\d+\s*(个)?(小时|工作日|天|h|hours?|days?)|今天|明天|尽快|预计|within|by (today|tomorrow)", re.I
+)
+
+
+def _over_promise_findings(ctx: GradingContext, agents: list[int]) -> list[Finding]:
+    out = []
+    for i, rule, hit in rule_hits(ctx, ctx.lexicon.over_promise, agents):
+        before = ctx.texts[i][max(0, hit.start - 6) : hit.start]
+        if _NEGATED_BEFORE.search(before):
+            continue  # "不能保证" is honest, not a promise
+        out.append(
+            evidence_finding(
+                ctx,
+                D,
+                "no-over-promise",
+                10.0,
+                f"过度承诺：{rule.note}",
+                i,
+                hit,
+                source=rule_source(ctx, rule),
+                suggestion_fallback=rule.suggestion,
+            )
+        )
+    return out
+
+
+class TechniqueScorer:
+    """Communication technique."""
+
+    dimension = D
+    POINTS: ClassVar[dict[str, float]] = {
+        Technique.NEEDS_DISCOVERY.value: 25.0,
+        Technique.FABE.value: 20.0,
+        Technique.ASK_ANSWER_PRAISE_RECOMMEND.value: 15.0,
+        Technique.MATCHING.value: 10.0,
+        Technique.OBJECTION_HANDLING.value: 20.0,
+        Technique.CLOSING.value: 20.0,
+        Technique.EMPATHY_SANDWICH.value: 15.0,
+        Technique.REASSURANCE.value: 10.0,
+        Technique.DE_ESCALATION.value: 15.0,
+        Technique.EXPECTATION_SETTING.value: 10.0,
+        "no-over-promise": 20.0,
+    }
+
+    def score(self, ctx: GradingContext) -> list[CriterionResult]:
+        """Generic criteria plus the scenario's techniques."""
+        agents = ctx.agent_indices()
+        if not agents:
+            return [unscored(D, c, c, p, "the transcript has no agent replies") for c, p in self.POINTS.items()]
+        expected = set(ctx.scenario.expectations.techniques) | set(ctx.scenario.skills) if ctx.scenario else set()
+        recs = [i for i in agents if Act.RECOMMEND in ctx.acts_of(i)]
+        out = [
+            self._needs_discovery(ctx, agents, recs, Technique.NEEDS_DISCOVERY in expected),
+            self._fabe(ctx, agents, recs, Technique.FABE in expected),
+            self._objections(ctx),
+            self._closing(ctx, agents, Technique.CLOSING in expected),
+            deduct(
+                D,
+                "no-over-promise",
+                "不过度承诺 no over-promising",
+                self.POINTS["no-over-promise"],
+                _over_promise_findings(ctx, agents),
+            ),
+        ]
+        if Technique.ASK_ANSWER_PRAISE_RECOMMEND in expected:
+            out.append(self._aapr(ctx, agents, recs))
+        if Technique.MATCHING in expected:
+            out.append(
+                self._simple(
+                    ctx,
+                    agents,
+                    Technique.MATCHING,
+                    lambda i: bool(_MATCHING.search(ctx.texts[i])),
+                    "没有做搭配推荐",
+                    "搭配推荐",
+                )
+            )
+        if Technique.REASSURANCE in expected:
+            out.append(
+                self._simple(
+                    ctx,
+                    agents,
+                    Technique.REASSURANCE,
+                    lambda i: Act.REASSURE in ctx.acts_of(i) or ctx.lexicon.cue("reassure")(ctx.texts[i]),
+                    "没有打消顾客的顾虑",
+                    "打消顾虑 放心",
+                )
+            )
+        if Technique.EXPECTATION_SETTING in expected:
+            out.append(
+                self._simple(
+                    ctx,
+                    agents,
+                    Technique.EXPECTATION_SETTING,
+                    lambda i: bool(_EXPECTATION.search(ctx.texts[i])),
+                    "没有告诉顾客处理时效或下一步",
+                    "时效 多久",
+                )
+            )
+        if Technique.EMPATHY_SANDWICH in expected or Technique.DE_ESCALATION in expected:
+            out.extend(
+                self._sandwich(ctx, t) for t in (Technique.EMPATHY_SANDWICH, Technique.DE_ESCALATION) if t in expected
+            )
+        return out
+
+    # -- criteria --------------------------------------------------------------------------------------------
+
+    def _needs_discovery(
+        self, ctx: GradingContext, agents: list[int], recs: list[int], expected: bool
+    ) -> CriterionResult:
+        cid, title, p = Technique.NEEDS_DISCOVERY.value, "需求挖掘 needs discovery", self.POINTS["needs-discovery"]
+        asks = [i for i in agents if Act.ASK in ctx.acts_of(i)]
+        if recs:
+            first = recs[0]
+            if any(a < first for a in asks) or (first in asks and first == agents[0]):
+                return deduct(D, cid, title, p, [])
+            f = evidence_finding(
+                ctx,
+                D,
+                cid,
+                p,
+                "没有先了解顾客需求就直接推荐",
+                first,
+                source=Source("rule", cid, "ask before recommending"),
+                topic="询问需求",
+            )
+            return deduct(D, cid, title, p, [f])
+        if not expected:
+            return unscored(D, cid, title, p, "no recommendation was made")
+        if asks:
+            return deduct(D, cid, title, p, [])
+        f = Finding(
+            D,
+            cid,
+            p,
+            "整场没有询问顾客的需求",
+            source=Source("scenario", cid, "expected technique"),
+            suggestion=ctx.suggestion(agents[0], topic="询问需求"),
+        )
+        return deduct(D, cid, title, p, [f])
+
+    def _fabe(self, ctx: GradingContext, agents: list[int], recs: list[int], expected: bool) -> CriterionResult:
+        cid, title, p = Technique.FABE.value, "FABE 介绍", self.POINTS["fabe"]
+        explaining = sorted(set(recs) | {i for i in agents if Act.EXPLAIN_PRODUCT in ctx.acts_of(i)})
+        if not explaining:
+            if not expected:
+                return unscored(D, cid, title, p, "no product was recommended or explained")
+            f = Finding(
+                D,
+                cid,
+                p,
+                "没有介绍产品的卖点和好处",
+                source=Source("scenario", cid, "expected technique"),
+                suggestion=ctx.suggestion(agents[-1], topic="产品卖点"),
+            )
+            return deduct(D, cid, title, p, [f])
+        window = " ".join(ctx.texts[i] for i in agents if explaining[0] <= i)
+        feature = ctx.lexicon.cue("feature")(window)
+        benefit = ctx.lexicon.cue("benefit")(window)
+        if feature and benefit:
+            return deduct(D, cid, title, p, [])
+        missing = "卖点（材质/数据）" if not feature else "给顾客的好处"
+        f = evidence_finding(
+            ctx,
+            D,
+            cid,
+            p / 2,
+            f"介绍产品时缺少{missing}",
+            explaining[0],
+            source=Source("rule", cid, "feature → advantage → benefit → evidence"),
+            topic="产品卖点",
+        )
+        return deduct(D, cid, title, p, [f])
+
+    def _objections(self, ctx: GradingContext) -> CriterionResult:
+        cid, title, p = (
+            Technique.OBJECTION_HANDLING.value,
+            "异议处理 objection handling",
+            self.POINTS["objection-handling"],
+        )
+        objections = [i for i in ctx.customer_indices() if ctx.lexicon.cue("objection")(ctx.texts[i])]
+        handled = 0
+        findings = []
+        for i in objections:
+            answers = ctx.answers_to(i)
+            if not answers:
+                continue
+            handled += 1
+            text = " ".join(ctx.texts[a] for a in answers)
+            acts = set().union(*(ctx.acts_of(a) for a in answers))
+            addresses = (
+                meaningful_length(text) >= 6
+                and Act.CURT not in acts
+                and (
+                    acts
+                    & {
+                        Act.REASSURE,
+                        Act.EXPLAIN_PRODUCT,
+                        Act.STATE_POLICY,
+                        Act.OFFER_DISCOUNT,
+                        Act.OFFER_GIFT,
+                        Act.EMPATHISE,
+                        Act.ANSWER,
+                        Act.RECOMMEND,
+                    }
+                    or any(ctx.lexicon.cue(c)(text) for c in ("reassure", "benefit", "feature", "empathy"))
+                )
+            )
+            if not addresses:
+                findings.append(
+                    evidence_finding(
+                        ctx,
+                        D,
+                        cid,
+                        10.0,
+                        "顾客有顾虑/异议，回复没有回应顾虑",
+                        answers[0],
+                        source=Source("rule", cid, "answer the doubt with value, proof or a fitting offer"),
+                        topic="异议 顾虑",
+                    )
+                )
+        if not handled:
+            return unscored(D, cid, title, p, "the customer raised no objection")
+        return deduct(D, cid, title, p, findings)
+
+    def _closing(self, ctx: GradingContext, agents: list[int], expected: bool) -> CriterionResult:
+        cid, title, p = Technique.CLOSING.value, "促成 closing the sale", self.POINTS["closing"]
+        presale = ctx.scenario is not None and ctx.scenario.category is Category.PRE_SALES
+        if not (expected or presale):
+            return unscored(D, cid, title, p, "not a sales conversation the grader knows of")
+        if ctx.transcript.outcome == Outcome.BOUGHT.value:
+            return deduct(D, cid, title, p, [])
+        if any(Act.URGE_PAYMENT in ctx.acts_of(i) or ctx.lexicon.cue("urge_payment")(ctx.texts[i]) for i in agents):
+            return deduct(D, cid, title, p, [])
+        f = evidence_finding(
+            ctx,
+            D,
+            cid,
+            p,
+            "没有引导顾客下单",
+            agents[-1],
+            source=Source("rule", cid, "move the customer to payment"),
+            topic="催付 下单",
+        )
+        return deduct(D, cid, title, p, [f])
+
+    def _aapr(self, ctx: GradingContext, agents: list[int], recs: list[int]) -> CriterionResult:
+        cid, title = Technique.ASK_ANSWER_PRAISE_RECOMMEND.value, "问答赞推"
+        p = self.POINTS[cid]
+        have = {
+            "问 ask": any(Act.ASK in ctx.acts_of(i) for i in agents),
+            "答 answer": any(ctx.acts_of(i) & {Act.ANSWER, Act.EXPLAIN_PRODUCT, Act.STATE_POLICY} for i in agents),
+            "赞 praise": any(Act.PRAISE in ctx.acts_of(i) or ctx.lexicon.cue("praise")(ctx.texts[i]) for i in agents),
+            "推 recommend": bool(recs),
+        }
+        missing = [k for k, v in have.items() if not v]
+        findings = [
+            Finding(
+                D,
+                cid,
+                p / 4,
+                f"问答赞推缺少「{m}」",
+                source=Source("scenario", cid, "expected technique"),
+                suggestion=ctx.suggestion(agents[-1], topic=m),
+            )
+            for m in missing
+        ]
+        return deduct(D, cid, title, p, findings)
+
+    def _simple(
+        self, ctx: GradingContext, agents: list[int], tech: Technique, check, message: str, topic: str
+    ) -> CriterionResult:
+        cid, p = tech.value, self.POINTS[tech.value]
+        if any(check(i) for i in agents):
+            return deduct(D, cid, cid, p, [])
+        f = Finding(
+            D,
+            cid,
+            p,
+            message,
+            source=Source("scenario", cid, "expected technique"),
+            suggestion=ctx.suggestion(agents[-1], topic=topic),
+        )
+        return deduct(D, cid, cid, p, [f])
+
+    def _sandwich(self, ctx: GradingContext, tech: Technique) -> CriterionResult:
+        cid, p = tech.value, self.POINTS[tech.value]
+        upset = [i for i in ctx.customer_indices() if ctx.lexicon.cue("upset")(ctx.texts[i])]
+        answered = [(i, ctx.answers_to(i)) for i in upset if ctx.answers_to(i)]
+        if not answered:
+            return unscored(D, cid, cid, p, "the customer was never upset in the transcript")
+        findings = []
+        for _i, answers in answered:
+            text = " ".join(ctx.texts[a] for a in answers)
+            acts = set().union(*(ctx.acts_of(a) for a in answers))
+            feeling = (
+                bool(acts & {Act.EMPATHISE, Act.APOLOGISE})
+                or ctx.lexicon.cue("empathy")(text)
+                or (ctx.lexicon.cue("apology")(text))
+            )
+            solution = bool(
+                acts
+                & {
+                    Act.OFFER_COMPENSATION,
+                    Act.OFFER_EXCHANGE,
+                    Act.OFFER_RETURN,
+                    Act.OFFER_REFUND,
+                    Act.PROMISE_ACTION,
+                    Act.ESCALATE,
+                    Act.CHECK_LOGISTICS,
+                    Act.VERIFY_ORDER,
+                }
+            ) or ctx.lexicon.cue("remedy")(text)
+            if not (feeling and solution):
+                what = "先安抚情绪" if not feeling else "给出具体解决方案"
+                findings.append(
+                    evidence_finding(
+                        ctx,
+                        D,
+                        cid,
+                        p / 2,
+                        f"三明治话术缺少：{what}",
+                        answers[0],
+                        source=Source("rule", cid, "feeling → explain → solution"),
+                        topic="安抚 解决方案",
+                    )
+                )
+        return deduct(D, cid, cid, p, findings)
