@@ -287,7 +287,7 @@ class ActDetector:
         if not examples:
             return 0.0
         if self.embedder is None:
-            return max(_dice(reply, e) for e in examples)
+            return max(dice(reply, e) for e in examples)
         vecs = self._embed([reply, *examples])
         return float(max(float(vecs[0] @ v) for v in vecs[1:]))
 
@@ -455,7 +455,8 @@ def _bigrams(text: str) -> set[str]:
     return {t[i : i + 2] for i in range(len(t) - 1)} or ({t} if t else set())
 
 
-def _dice(a: str, b: str) -> float:
+def dice(a: str, b: str) -> float:
+    """Character-bigram Dice overlap of two texts, 0 … 1 (1 = same bigrams); no embedder needed."""
     x, y = _bigrams(a), _bigrams(b)
     if not x or not y:
         return 0.0

@@ -114,14 +114,12 @@ class TurnSource(StrEnum):
 
 
 class Usage(BaseModel):
-    """Tokens an LLM call used (all zero for scripted turns)."""
+    """Tokens the LLM calls of one customer turn used (scripted turns have no usage)."""
 
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    prompt_tokens: int | None = Field(default=None, description="None when the endpoint did not report it.")
+    completion_tokens: int | None = None
     cached_prompt_tokens: int | None = Field(default=None, description="Prompt tokens the provider served from cache.")
-    cacheable_prompt_tokens: int | None = Field(
-        default=None, description="Prompt tokens in the stable prefix (persona + history) that a provider may cache."
-    )
+    calls: int = Field(default=1, description="Requests made for this turn (retries and guard re-asks included).")
 
 
 class Turn(BaseModel):
