@@ -162,3 +162,20 @@ def iter_transcripts(paths: Iterable[Path | str]) -> Iterator[Transcript]:
     if all_problems:
         raise ValidationFailed(all_problems)
     yield from found
+
+
+def from_session(session: Any) -> Transcript:
+    """The transcript of a played :class:`~simulator.session.Session` (messages only, seconds from its start)."""
+    t0 = session.created_at
+    turns = [
+        Turn(
+            role=t.role.value,
+            text=t.text,
+            at=round((t.at - t0).total_seconds(), 3),
+            beat=getattr(t, "beat_id", None),
+        )
+        for t in session.messages()
+        if t.role.value in ("customer", "agent")
+    ]
+    outcome = session.outcome.value if session.outcome is not None else None
+    return Transcript(id=session.id, turns=turns, scenario=session.scenario_id, complete=session.ended, outcome=outcome)

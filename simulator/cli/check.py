@@ -1,0 +1,146 @@
+"""``simulator check`` — scenario CI: every scenario's good reference passes, its bad reference fails.
+
+Each reference trainee is played through the scripted customer and graded: the good one must reach an
+expected outcome and pass; the bad one must reach an expected outcome and fail (below the pass mark or a red
+line); every id in ``expect_findings`` must appear among the lost criteria, findings or red lines.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from simulator.settings import Settings
+
+
+@dataclass
+class CheckResult:
+    """One reference trainee of one scenario."""
+
+    scenario: str
+    side: str
+    outcome: str | None
+    overall: float | None
+    passed: bool | None
+    lost: list[str]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the reference behaved as the scenario says."""
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "scenario": self.scenario,
+            "side": self.side,
+            "outcome": self.outcome,
+            "overall": self.overall,
+            "passed": self.passed,
+            "lost": self.lost,
+            "ok": self.ok,
+            "problems": self.problems,
+        }
+
+
+def check_scenarios(
+    scenarios_dir: Path,
+    settings: Settings,
+    *,
+    pass_mark: float | None = None,
+    retriever: Any = None,
+    embedder: Any = None,
+) -> tuple[list[CheckResult], list[str]]:
+    """Play and grade both references of every scenario under ``scenarios_dir``.
+
+    Returns:
+        The results, and load problems (files that did not validate or lack references).
+    """
+    from simulator.acts import ActDetector
+    from simulator.customer.reference import play_reference
+    from simulator.customer.scripted import ScriptedCustomer
+    from simulator.grading.grader import Grader
+    from simulator.scenario.loader import load_scenarios
+    from simulator.transcript import from_session
+
+    loaded = load_scenarios([scenarios_dir], require_references=True)
+    load_problems = [p.format() for p in loaded.problems if p.severity == "error"]
+    detector = ActDetector(embedder)
+    grader = Grader(settings, retriever=retriever, embedder=embedder, detector=detector, pass_mark=pass_mark)
+    results: list[CheckResult] = []
+    for sid, item in sorted(loaded.scenarios.items()):
+        scenario = item.scenario
+        if scenario.references is None:
+            continue
+        for side in ("good", "bad"):
+            ref = getattr(scenario.references, side)
+            session = play_reference(scenario, ref, ScriptedCustomer(scenario, detector))
+            transcript = from_session(session)
+            grade = grader.grade(transcript, scenario, session.variables)
+            lost = sorted(grade.lost_ids())
+            r = CheckResult(sid, side, transcript.outcome, grade.overall, grade.passed, lost)
+            if transcript.outcome not in [o.value for o in ref.expect_outcome]:
+                r.problems.append(
+                    f"outcome {transcript.outcome} not in expect_outcome {[o.value for o in ref.expect_outcome]}"
+                )
+            if side == "good" and grade.passed is not True:
+                reasons = [f"{f.dimension.value}/{f.criterion} -{f.points:g}" for f in grade.findings()]
+                reasons += [f"red line {f.red_line}" for f in grade.red_lines]
+                r.problems.append(f"good reference does not pass ({grade.overall}): {', '.join(reasons)}")
+            if side == "bad" and grade.passed is not False:
+                r.problems.append(f"bad reference passes ({grade.overall})")
+            missing = [x for x in ref.expect_findings if x not in grade.lost_ids()]
+            if missing:
+                r.problems.append(f"expected findings not reported: {', '.join(missing)}")
+            results.append(r)
+    return results, load_problems
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the CLI."""
+
+    @app.command()
+    def check(
+        scenarios: Annotated[Path | None, typer.Option(help="Scenario folder (default: scenarios/).")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+        kb: Annotated[bool, typer.Option(help="Also check knowledge against the built knowledge base.")] = False,
+        pass_mark: Annotated[float | None, typer.Option(help="Pass mark (default: SIM_PASS_MARK, 80).")] = None,
+    ) -> None:
+        """Play every scenario's good and bad reference through the scripted customer and the grader."""
+        settings = Settings()
+        retriever = embedder = None
+        if kb:
+            from simulator.cli.grade import open_knowledge
+
+            retriever, embedder, notice = open_knowledge(settings, True)
+            if notice:
+                typer.secho(f"note: {notice}", err=True, fg=typer.colors.YELLOW)
+        results, load_problems = check_scenarios(
+            scenarios or settings.scenarios_dir, settings, pass_mark=pass_mark, retriever=retriever, embedder=embedder
+        )
+        failed = [r for r in results if not r.ok]
+        if as_json:
+            out = {
+                "ok": not failed and not load_problems,
+                "results": [r.to_dict() for r in results],
+                "load_problems": load_problems,
+            }
+            typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        else:
+            for p in load_problems:
+                typer.secho(p, fg=typer.colors.RED, err=True)
+            for r in results:
+                mark = "ok  " if r.ok else "FAIL"
+                score = "—" if r.overall is None else f"{r.overall:5.1f}"
+                typer.echo(f"{mark} {r.scenario:<45} {r.side:<4} {score}  outcome={r.outcome}")
+                for p in r.problems:
+                    typer.secho(f"       {p}", fg=typer.colors.RED)
+            colour = typer.colors.RED if failed or load_problems else typer.colors.GREEN
+            n = len({r.scenario for r in results})
+            typer.secho(f"{n} scenario(s), {len(results)} reference(s), {len(failed)} failing", fg=colour, err=True)
+        raise typer.Exit(1 if failed or load_problems else 0)
