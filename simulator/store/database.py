@@ -57,12 +57,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only unit of work (rolled back at the end)."""
+        """A read-only unit of work. Objects loaded in it stay readable after the block (closing, unlike a
+        rollback, does not expire them)."""
         with self._read() as s:
-            try:
-                yield s
-            finally:
-                s.rollback()
+            yield s
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -35,6 +36,7 @@ class NewTurn:
     kind: TurnKind | str = TurnKind.MESSAGE
     response_ms: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None  # default: the time of the append
 
 
 def create_session(
@@ -86,7 +88,7 @@ def append_turns(
             role=TurnRole(t.role).value,
             kind=TurnKind(t.kind).value,
             text=t.text,
-            created_at=now,
+            created_at=t.at or now,
             response_ms=t.response_ms,
             meta=dict(t.meta),
         )

@@ -1,0 +1,174 @@
+"""The scenario catalogue the app serves: every scenario file with its validation status, reloaded on change.
+
+Loading YAML is slow (tens of ms per file), so the set is cached and reloaded only when a file under the
+scenarios folder was added, removed or modified (checked at most every ``check_every`` seconds). A broken
+file never breaks the app: it shows up on the trainer page with its ``path:line:col`` problems and is left out
+of the trainee catalogue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from simulator.errors import NotFound, Problem, display_path
+from simulator.knowledge.documents import load_documents
+from simulator.scenario.loader import SCENARIO_SUFFIXES, ScenarioSet, load_scenarios
+from simulator.scenario.model import Difficulty, Scenario
+from simulator.settings import Settings
+
+DIFFICULTY_ORDER = {d.value: i for i, d in enumerate(Difficulty)}
+
+
+@dataclass
+class FileStatus:
+    """One YAML file under the scenarios folder and what the loader said about it."""
+
+    path: str
+    scenario_id: str | None
+    title: str | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No errors (warnings allowed)."""
+        return not any(p.severity == "error" for p in self.problems)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Only the warnings."""
+        return [p for p in self.problems if p.severity != "error"]
+
+
+@dataclass
+class Entry:
+    """A scenario that loaded, with the digest of its file (stored with each session for reproducibility)."""
+
+    scenario: Scenario
+    path: str
+    digest: str
+
+
+class Catalogue:
+    """Scenarios under ``settings.scenarios_dir``, cross-checked against the knowledge document ids.
+
+    Args:
+        settings: Where the scenarios and knowledge live.
+        check_every: Minimum seconds between two checks of the folder for changes.
+    """
+
+    def __init__(self, settings: Settings, *, check_every: float = 2.0):
+        self.settings = settings
+        self.check_every = check_every
+        self._lock = threading.Lock()
+        self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._checked = 0.0
+        self._entries: dict[str, Entry] = {}
+        self._files: list[FileStatus] = []
+
+    # -- loading --------------------------------------------------------------------------------------------
+
+    def _scan(self) -> tuple[tuple[str, int, int], ...]:
+        roots = [self.settings.scenarios_dir, self.settings.knowledge_dir]
+        sig: list[tuple[str, int, int]] = []
+        for root in roots:
+            if not root.is_dir():
+                continue
+            for p in root.rglob("*"):
+                if p.is_file():
+                    st = p.stat()
+                    sig.append((str(p), st.st_mtime_ns, st.st_size))
+        return tuple(sorted(sig))
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Reload if files changed (or ``force``)."""
+        now = time.monotonic()
+        if not force and self._signature is not None and now - self._checked < self.check_every:
+            return
+        with self._lock:
+            if not force and self._signature is not None and time.monotonic() - self._checked < self.check_every:
+                return
+            sig = self._scan()
+            self._checked = time.monotonic()
+            if sig == self._signature and not force:
+                return
+            self._load()
+            self._signature = sig
+
+    def _load(self) -> None:
+        kdir = self.settings.knowledge_dir
+        knowledge_ids = load_documents([kdir]).ids if kdir.is_dir() else None
+        sset: ScenarioSet = load_scenarios([self.settings.scenarios_dir], knowledge_ids=knowledge_ids)
+        entries: dict[str, Entry] = {}
+        by_path: dict[str, FileStatus] = {}
+        for sid, loaded in sset.scenarios.items():
+            shown = display_path(loaded.path)
+            digest = hashlib.sha256(loaded.path.read_bytes()).hexdigest()
+            entries[sid] = Entry(loaded.scenario, shown, digest)
+            by_path[shown] = FileStatus(shown, sid, loaded.scenario.title)
+        for p in sset.problems:
+            status = by_path.setdefault(p.path, FileStatus(p.path, None, None))
+            status.problems.append(p)
+        for shown in sset.failed:
+            by_path.setdefault(shown, FileStatus(shown, None, None))
+        # Cross-file errors (duplicate id, unknown knowledge document) make a scenario unusable for trainees.
+        for status in by_path.values():
+            if status.scenario_id and not status.ok:
+                entries.pop(status.scenario_id, None)
+        self._entries = entries
+        self._files = sorted(by_path.values(), key=lambda f: (f.ok, f.path))
+
+    # -- queries --------------------------------------------------------------------------------------------
+
+    def entries(self) -> list[Entry]:
+        """Usable scenarios, sorted by category, difficulty and title."""
+        self.refresh()
+        return sorted(
+            self._entries.values(),
+            key=lambda e: (
+                e.scenario.category.value,
+                DIFFICULTY_ORDER.get(e.scenario.difficulty.value, 9),
+                e.scenario.title,
+            ),
+        )
+
+    def files(self) -> list[FileStatus]:
+        """Every scenario file with its status, broken ones first."""
+        self.refresh()
+        return list(self._files)
+
+    def get(self, scenario_id: str) -> Entry:
+        """The usable scenario with this id, or :class:`NotFound`."""
+        self.refresh()
+        try:
+            return self._entries[scenario_id]
+        except KeyError:
+            raise NotFound(f"no usable scenario '{scenario_id}'") from None
+
+    def filter(
+        self,
+        *,
+        category: str | None = None,
+        skill: str | None = None,
+        difficulty: str | None = None,
+        first: Sequence[str] = (),
+    ) -> list[Entry]:
+        """Scenarios matching the filters; ids in ``first`` (assignments, in order) come first."""
+        out = [
+            e
+            for e in self.entries()
+            if (not category or e.scenario.category.value == category)
+            and (not skill or skill in {s.value for s in e.scenario.skills})
+            and (not difficulty or e.scenario.difficulty.value == difficulty)
+        ]
+        rank = {sid: i for i, sid in enumerate(first)}
+        return sorted(out, key=lambda e: rank.get(e.scenario.id, len(rank)))
+
+
+def is_scenario_file(path: Path) -> bool:
+    """True for the YAML files the catalogue reads."""
+    return path.suffix in SCENARIO_SUFFIXES

@@ -1,0 +1,1 @@
+"""Route modules: accounts (login, language), pages (catalogue, reports), chat, trainer."""

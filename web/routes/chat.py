@@ -1,0 +1,190 @@
+"""The chat page and its htmx fragments: send a reply, receive the customer's answer, end, search knowledge.
+
+Why htmx requests and not SSE for the customer's messages: the trainee's reply is committed and acknowledged
+by one short POST; the typing indicator it returns then asks for the customer's answer with a second POST,
+which produces it, commits it and returns it. Each step is a plain request — idempotent, resumable after a
+restart (the indicator simply asks again), trivially load-balanced across instances and measurable by the
+load benchmark — and nothing holds a connection open between messages. See docs/web.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from simulator.errors import NotFound
+from simulator.store.models import SessionKind, TurnRole
+from web.auth import TraineeDep, Viewer, services
+from web.practice import ChatState, PracticeError
+from web.views import is_htmx, render
+
+router = APIRouter()
+
+# Long enough to read as "typing", short enough not to annoy.
+TYPING_DELAY_MS = 700
+
+
+def _own(request: Request, session_id: str, viewer: Viewer) -> ChatState:
+    state = services(request).practice.state(session_id[:36])
+    if state.row.user_id != viewer.id:
+        raise NotFound("no such conversation")
+    return state
+
+
+def _redirect(request: Request, url: str) -> Response:
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/practice/{scenario_id}")
+def start(request: Request, scenario_id: str, viewer: Viewer = TraineeDep) -> Response:
+    """Start (or resume) practising a scenario."""
+    sid = services(request).practice.start(viewer.id, scenario_id[:80], kind=SessionKind.PRACTICE)
+    return _redirect(request, f"/chat/{sid}")
+
+
+@router.get("/chat/{session_id}")
+def chat_page(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Response:
+    """The conversation: transcript so far, reply box, timer, knowledge panel."""
+    state = _own(request, session_id, viewer)
+    return render(request, "chat.html", _chat_context(state))
+
+
+def _chat_context(state: ChatState) -> dict[str, object]:
+    last_customer = next((t for t in reversed(state.turns) if t.role == TurnRole.CUSTOMER.value), None)
+    scenario = state.entry.scenario if state.entry else None
+    return {
+        "state": state,
+        "row": state.row,
+        "turns": state.turns,
+        "scenario": scenario,
+        "customer_name": scenario.persona.name if scenario else "",
+        "since": last_customer.created_at if last_customer else None,
+        "target": scenario.end.target_reply_seconds if scenario else 30,
+        "typing_delay": TYPING_DELAY_MS,
+    }
+
+
+@router.post("/chat/{session_id}/reply")
+def reply(
+    request: Request,
+    session_id: str,
+    text: Annotated[str, Form(max_length=20_000)] = "",
+    viewer: Viewer = TraineeDep,
+) -> Response:
+    """Store the trainee's message (committed), then return it with the customer's typing indicator."""
+    svc = services(request)
+    gettext = svc.catalogues.gettext
+    state = _own(request, session_id, viewer)
+    if not svc.limiter.allow(("msg", viewer.id)):
+        return _error(request, 429, gettext("You are sending messages too fast. Wait a few seconds."))
+    try:
+        turn = svc.practice.submit(state.row.id, text)
+    except PracticeError as exc:
+        messages = {
+            "empty": gettext("Type a message first."),
+            "too-long": gettext("The message is too long (at most %(n)s characters). Shorten it or split it.")
+            % {"n": svc.settings.max_message_chars},
+            "ended": gettext("This conversation has ended."),
+            "waiting": gettext("Wait for the customer's answer before sending again."),
+        }
+        return _error(request, 409 if str(exc) in ("ended", "waiting") else 422, messages.get(str(exc), str(exc)))
+    return render(
+        request,
+        "_sent.html",
+        {"turn": turn, "row": state.row, "customer_name": _customer_name(state), "typing_delay": TYPING_DELAY_MS},
+    )
+
+
+@router.post("/chat/{session_id}/customer")
+def customer_turn(
+    request: Request,
+    session_id: str,
+    after: Annotated[int, Form(ge=0)] = 0,
+    viewer: Viewer = TraineeDep,
+) -> Response:
+    """Produce (if still due) and return the customer's answer: every turn after ``after``."""
+    svc = services(request)
+    state = _own(request, session_id, viewer)
+    if state.pending:
+        svc.practice.respond(state.row.id)
+        state = svc.practice.state(state.row.id)
+    new = [t for t in state.turns if t.seq > after]
+    last_customer = next((t for t in reversed(state.turns) if t.role == TurnRole.CUSTOMER.value), None)
+    return render(
+        request,
+        "_answer.html",
+        {
+            "new": new,
+            "state": state,
+            "row": state.row,
+            "customer_name": _customer_name(state),
+            "since": last_customer.created_at if last_customer else None,
+            "target": state.entry.scenario.end.target_reply_seconds if state.entry else 30,
+            "typing_delay": TYPING_DELAY_MS,
+        },
+    )
+
+
+@router.post("/chat/{session_id}/end")
+def end(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Response:
+    """The trainee closes the conversation; go to the report."""
+    state = _own(request, session_id, viewer)
+    services(request).practice.end(state.row.id, abandon=False)
+    return _redirect(request, f"/reports/{state.row.id}")
+
+
+@router.post("/chat/{session_id}/abandon")
+def abandon(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Response:
+    """The trainee gives up; go to the report."""
+    state = _own(request, session_id, viewer)
+    services(request).practice.end(state.row.id, abandon=True)
+    return _redirect(request, f"/reports/{state.row.id}")
+
+
+@router.get("/kb/search")
+def kb_search(
+    request: Request,
+    q: Annotated[str, Query(max_length=200)] = "",
+    locale: Annotated[str | None, Query(max_length=8)] = None,
+    viewer: Viewer = TraineeDep,
+) -> Response:
+    """Knowledge side panel: hybrid search with sources (fragment; a full page without htmx)."""
+    svc = services(request)
+    gettext = svc.catalogues.gettext
+    query = q.strip()
+    passages: list[object] = []
+    error = None
+    if query:
+        if not svc.limiter.allow(("kb", viewer.id)):
+            error = gettext("Too many searches. Wait a few seconds.")
+        else:
+            retriever = svc.retriever()
+            if retriever is None:
+                error = gettext("The knowledge base is not available. Ask an administrator to build it.")
+            else:
+                try:
+                    passages = list(retriever.search(query, k=5, locale=locale if locale in ("zh-CN", "en") else None))
+                except Exception as exc:  # an index problem must not break the chat page
+                    from simulator.errors import SimulatorError
+
+                    if not isinstance(exc, SimulatorError):
+                        import logging
+
+                        logging.getLogger("simulator.web").exception("knowledge search failed")
+                    error = gettext("The knowledge base is not available. Ask an administrator to build it.")
+    name = "_kb_results.html" if is_htmx(request) else "kb.html"
+    return render(request, name, {"q": query, "passages": passages, "error": error})
+
+
+def _customer_name(state: ChatState) -> str:
+    return state.entry.scenario.persona.name if state.entry else ""
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    from web.app import error_response
+
+    return error_response(request, status, message)

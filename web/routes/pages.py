@@ -1,0 +1,119 @@
+"""The trainee's pages: scenario catalogue, own history with progress, report cards."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from simulator.errors import NotFound
+from simulator.scenario.model import Category, Difficulty, Technique
+from simulator.store.models import SessionKind, SessionStatus
+from simulator.store.records import assignments_for, get_grade
+from simulator.store.transcripts import get_session, list_sessions, list_turns
+from simulator.store.users import get_user
+from web.auth import TraineeDep, Viewer, services
+from web.report import DIMENSIONS, build_report, progress_data, radar_data
+from web.views import LABELS, is_htmx, render
+
+router = APIRouter()
+
+Filter = Annotated[str | None, Query(max_length=40)]
+
+
+@router.get("/")
+def catalogue(
+    request: Request,
+    viewer: Viewer = TraineeDep,
+    category: Filter = None,
+    skill: Filter = None,
+    difficulty: Filter = None,
+) -> Response:
+    """Scenarios to practise, assigned ones first; htmx filter changes get only the list."""
+    svc = services(request)
+    category = category if category in {c.value for c in Category} else None
+    skill = skill if skill in {t.value for t in Technique} else None
+    difficulty = difficulty if difficulty in {d.value for d in Difficulty} else None
+    with svc.db.read() as s:
+        assigned = list(assignments_for(s, viewer.id))
+        attempts = list_sessions(s, user_id=viewer.id, kinds=[SessionKind.PRACTICE])
+    due = {a.scenario_id: a for a in assigned}
+    entries = svc.catalogue.filter(
+        category=category, skill=skill, difficulty=difficulty, first=[a.scenario_id for a in assigned]
+    )
+    active = {r.scenario_id for r, _ in attempts if r.status == SessionStatus.ACTIVE.value}
+    best: dict[str, float] = {}
+    for r, g in attempts:
+        if g is not None and g.overall is not None:
+            best[r.scenario_id] = max(best.get(r.scenario_id, 0.0), g.overall)
+    context = {
+        "entries": entries,
+        "assigned": due,
+        "active": active,
+        "best": best,
+        "filters": {"category": category, "skill": skill, "difficulty": difficulty},
+        "categories": [c.value for c in Category],
+        "skills": [t.value for t in Technique],
+        "difficulties": [d.value for d in Difficulty],
+    }
+    if is_htmx(request) and request.headers.get("hx-target") == "catalogue-list":
+        return render(request, "_catalogue_list.html", context)
+    return render(request, "catalogue.html", context)
+
+
+@router.get("/reports")
+def my_reports(request: Request, viewer: Viewer = TraineeDep) -> Response:
+    """The viewer's attempts, newest first, with progress over time."""
+    svc = services(request)
+    with svc.db.read() as s:
+        attempts = list_sessions(s, user_id=viewer.id, kinds=[SessionKind.PRACTICE, SessionKind.EXAM])
+    return render(
+        request,
+        "history.html",
+        {"attempts": attempts, "progress": progress_data(attempts), "owner": viewer, "titles": _titles(request)},
+    )
+
+
+@router.get("/reports/{session_id}")
+def report(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Response:
+    """The report card. Trainees see only their own; trainers and admins see everyone's."""
+    svc = services(request)
+    with svc.db.read() as s:
+        row = get_session(s, session_id[:36])
+        if row is None or (row.user_id != viewer.id and not viewer.is_trainer):
+            # The same answer for "not yours" and "does not exist": ids of others' sessions are not confirmed.
+            raise NotFound("no such report")
+        if row.status == SessionStatus.ACTIVE.value and row.user_id == viewer.id:
+            return RedirectResponse(f"/chat/{row.id}", status_code=303)
+        owner = get_user(s, row.user_id)
+    if row.status != SessionStatus.ACTIVE.value:
+        svc.practice.grade(row.id)  # graded on finish; this catches a crash between finishing and grading
+    with svc.db.read() as s:
+        turns = list_turns(s, row.id)
+        grade = get_grade(s, row.id)
+        attempts = list_sessions(s, user_id=row.user_id, scenario_id=row.scenario_id)
+    try:
+        entry = svc.catalogue.get(row.scenario_id)
+        scenario = entry.scenario
+    except NotFound:
+        scenario = None
+    card = build_report(row, turns, grade, target_reply_seconds=scenario.end.target_reply_seconds if scenario else None)
+    labels = {d: svc.catalogues.gettext(LABELS[d]) for d in DIMENSIONS}
+    return render(
+        request,
+        "report.html",
+        {
+            "card": card,
+            "scenario": scenario,
+            "owner": owner,
+            "radar": radar_data(card, labels),
+            "attempts": attempts,
+            "progress": progress_data(attempts),
+            "dimensions": DIMENSIONS,
+        },
+    )
+
+
+def _titles(request: Request) -> dict[str, str]:
+    return {e.scenario.id: e.scenario.title for e in services(request).catalogue.entries()}

@@ -1,0 +1,139 @@
+"""Rendering helpers shared by the routes: the template context, Jinja filters, and display names of values.
+
+Templates rely on Jinja's autoescaping for every value; nothing here marks text as safe. Data handed to
+JavaScript (charts) goes through ``tojson`` inside a ``<script type="application/json">`` block, which escapes
+``<``, ``>``, ``&`` and quotes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from web.auth import cookie, optional_viewer, services
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200) -> Response:
+    """Render a template with the viewer, CSRF token and gettext available."""
+    svc = services(request)
+    ctx = {"viewer": optional_viewer(request), "csrf_token": cookie(request).get("c", ""), **(context or {})}
+    return svc.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def is_htmx(request: Request) -> bool:
+    """True for requests made by htmx (answer with a fragment)."""
+    return request.headers.get("hx-request") == "true"
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+def fmt_time(dt: datetime | None) -> str:
+    """``2026-11-22 15:04`` in UTC (the page adds no time-zone guesswork)."""
+    d = _aware(dt)
+    return "" if d is None else d.strftime("%Y-%m-%d %H:%M")
+
+
+def iso(dt: datetime | None) -> str:
+    """ISO-8601 with offset, for ``<time datetime>`` and the response timer."""
+    d = _aware(dt)
+    return "" if d is None else d.isoformat()
+
+
+def seconds(ms: int | float | None) -> str:
+    """``12.3 s`` from milliseconds."""
+    return "—" if ms is None else f"{ms / 1000:.1f} s"
+
+
+def score(value: float | None) -> str:
+    """A 0–100 score, or an em dash when unscored."""
+    return "—" if value is None else f"{value:.0f}"
+
+
+def N_(text: str) -> str:
+    """Mark a string for extraction; it is translated when displayed (see :func:`label`)."""
+    return text
+
+
+# English display names of enum values; the catalogue translates them (msgids are these English words).
+LABELS: dict[str, str] = {
+    # categories
+    "pre-sales": N_("Pre-sales"),
+    "after-sales": N_("After-sales"),
+    "complaint": N_("Complaint"),
+    "logistics": N_("Logistics"),
+    "bad-review": N_("Bad review"),
+    # difficulty
+    "easy": N_("Easy"),
+    "medium": N_("Medium"),
+    "hard": N_("Hard"),
+    "expert": N_("Expert"),
+    # skills
+    "needs-discovery": N_("Needs discovery"),
+    "fabe": N_("FABE"),
+    "ask-answer-praise-recommend": N_("Ask, answer, praise, recommend"),
+    "matching": N_("Matching"),
+    "objection-handling": N_("Objection handling"),
+    "closing": N_("Closing"),
+    "empathy-sandwich": N_("Empathy sandwich"),
+    "reassurance": N_("Reassurance"),
+    "de-escalation": N_("De-escalation"),
+    "expectation-setting": N_("Expectation setting"),
+    # outcomes
+    "bought": N_("Bought"),
+    "resolved": N_("Resolved"),
+    "informed": N_("Informed"),
+    "left": N_("Left"),
+    "escalated": N_("Escalated"),
+    "abandoned": N_("Abandoned"),
+    "timed-out": N_("Timed out"),
+    # dimensions
+    "service": N_("Service"),
+    "technique": N_("Technique"),
+    "knowledge": N_("Knowledge"),
+    "process": N_("Process"),
+    # session status and kind
+    "active": N_("In progress"),
+    "finished": N_("Finished"),
+    "practice": N_("Practice"),
+    "exam": N_("Exam"),
+    "playtest": N_("Play-test"),
+    # roles
+    "trainee": N_("Trainee"),
+    "trainer": N_("Trainer"),
+    "admin": N_("Admin"),
+    # moods
+    "furious": N_("Furious"),
+    "angry": N_("Angry"),
+    "annoyed": N_("Annoyed"),
+    "neutral": N_("Neutral"),
+    "pleased": N_("Pleased"),
+    "delighted": N_("Delighted"),
+}
+
+
+def register_filters(env: Environment, gettext: Callable[[str], str]) -> None:
+    """Install the filters the templates use."""
+
+    def label(value: object) -> str:
+        key = str(getattr(value, "value", value) or "")
+        return gettext(LABELS[key]) if key in LABELS else key
+
+    env.filters.update(fmt_time=fmt_time, iso=iso, seconds=seconds, score=score, label=label)
+    env.globals["elapsed_ms"] = elapsed_ms
+
+
+def elapsed_ms(since: datetime | None) -> int:
+    """Milliseconds from ``since`` to now (the timer's starting offset, immune to the browser's clock)."""
+    d = _aware(since)
+    return 0 if d is None else max(0, int((datetime.now(UTC) - d).total_seconds() * 1000))
