@@ -50,8 +50,18 @@ _NEGATIONS = re.compile(
     r"|(can't|cannot|can not|won't|couldn't|unable to|not able to) (promise|guarantee)|no guarantee"
     r"|not (your|the customer's) fault|不是(您|你)的(问题|错|责任)|(您|你)没(有)?错"
 )
-# "我帮您推荐" announces a recommendation that has not been made yet.
-_FUTURE_RECOMMEND = re.compile(r"(帮|为|给)(您|你).{0,4}(推荐|挑选|选)|(help|let) me (recommend|suggest)")
+# Phrases removed before one act's patterns run: they contain its words but mean something else.
+_MASKS: dict[Act, re.Pattern[str]] = {
+    Act.OVER_PROMISE: _NEGATIONS,
+    Act.BLAME: _NEGATIONS,
+    # "我帮您推荐" announces a recommendation that has not been made yet.
+    Act.RECOMMEND: re.compile(r"(帮|为|给)(您|你).{0,4}(推荐|挑选|选)|(help|let) me (recommend|suggest)"),
+    # "我们没有经理" / "找主管也没用" refuse to escalate.
+    Act.ESCALATE: re.compile(
+        r"(没有|没|不能|无法|不用|不必|别)(找|转|联系|叫)?(经理|主管|上级|领导|组长)|(找|叫)(经理|主管|领导).{0,4}(也)?没用"
+        r"|(no|there is no|can'?t get( you)?( a)?) (manager|supervisor)|no need to escalate"
+    ),
+}
 
 # fmt: off
 LEXICON: dict[Act, tuple[str, ...]] = {
@@ -301,12 +311,10 @@ class ActDetector:
         """The acts ``reply`` performs, in the order of :class:`Act` (stable, so transcripts diff cleanly)."""
         ctx = context or DetectContext()
         norm = normalise_text(reply)
-        cleaned = _NEGATIONS.sub(" ", norm)
         found: set[Act] = set()
         for act, patterns in _COMPILED.items():
-            text = cleaned if act in (Act.OVER_PROMISE, Act.BLAME) else norm
-            if act is Act.RECOMMEND:
-                text = _FUTURE_RECOMMEND.sub(" ", norm)
+            mask = _MASKS.get(act)
+            text = mask.sub(" ", norm) if mask is not None else norm
             if any(p.search(text) for p in patterns):
                 found.add(act)
         if _asks(norm):

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import httpx
 import openai
 
 from simulator.llm.base import ChatMessage, Completion, LLMError
@@ -30,6 +31,7 @@ class OpenAIChatModel:
         temperature: Sampling temperature.
         seed: Sampling seed, for endpoints that honour it.
         stream: Stream responses (needed for time-to-first-token and live typing in the web app).
+        http_client: A custom ``httpx.Client`` (proxies, tests with a mock transport).
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class OpenAIChatModel:
         temperature: float = 0.7,
         seed: int | None = None,
         stream: bool = True,
+        http_client: httpx.Client | None = None,
     ):
         self.base_url = base_url
         self.model = model
@@ -53,7 +56,9 @@ class OpenAIChatModel:
         self.seed = seed
         self.stream = stream
         # The client's own retries are off: ours are counted, logged in the Completion and tested.
-        self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+        self._client = openai.OpenAI(
+            base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0, http_client=http_client
+        )
         self._usage_in_stream = True
 
     @classmethod
