@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -79,6 +79,7 @@ class GradingContext:
     variables: dict[str, str] = field(default_factory=dict)
     texts: list[str] = field(init=False)
     injections: dict[int, list[tuple[int, int]]] = field(init=False)
+    memo: dict[str, Any] = field(init=False, default_factory=dict)
     _acts: dict[int, set[Act]] = field(init=False, default_factory=dict)
     _search: dict[tuple[str, str], list[Passage]] = field(init=False, default_factory=dict)
     _vectors: dict[str, np.ndarray] = field(init=False, default_factory=dict)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from simulator.acts import ActDetector, DetectContext, normalise_text, substitute
-from simulator.grading.claims import Claim, cn_to_arabic, contradictions, extract_claims
+from simulator.acts import ActDetector, normalise_text, substitute
+from simulator.grading.claims import Claim, clauses, cn_to_arabic, contradictions, extract_claims
 from simulator.grading.context import FACT_KINDS, GradingContext
 from simulator.grading.result import CriterionResult, Finding, Source, Suggestion, deduct, unscored
 from simulator.grading.scorer import evidence_finding
@@ -25,6 +25,7 @@ D = Dimension.KNOWLEDGE
 KB_POINTS = 20.0
 KB_ERROR_POINTS = 10.0
 _SIZE = re.compile(r"^(x{0,3}[sml]|[2-5]xl|xxl|xxxl)$", re.I)
+_SIZE_IN = re.compile(r"(?<![a-z'])(x{0,3}[sml]|[2-5]xl|xxl|xxxl)(?![a-z])")
 _CODE = re.compile(r"\b[A-Z]{1,3}-?[A-Z]?\d{2,4}\b")
 
 
@@ -73,48 +74,90 @@ class KnowledgeScorer:
         keywords = [normalise_text(substitute(k, ctx.variables)) for k in fact.keywords]
         statement = substitute(fact.statement, ctx.variables)
         threshold = self.meaning_threshold if ctx.embedder is not None else self.lexical_threshold
-        customer_texts = [ctx.texts[i] for i in ctx.customer_indices()]
-        stated_at = None
-        wrong_at = None
-        for i in agents:
-            text = ctx.texts[i]
-            norm = normalise_text(text)
-            on_topic = any(k and k in norm for k in keywords) or ctx.similarity(statement, text) >= threshold
-            if on_topic and all(number_present(n, text) for n in numbers) and stated_at is None:
-                stated_at = i
-            if wrong_at is None and ctx.scenario is not None:
-                dctx = DetectContext(
-                    scenario=ctx.scenario,
-                    variables=ctx.variables,
-                    customer_texts=customer_texts[: sum(1 for c in ctx.customer_indices() if c < i)],
-                )
-                if any(w.id == fact.id for w in self.detector.wrong_facts(text, dctx)):
-                    wrong_at = i
+        invented = _invented_turns(ctx)
+        on_topic = [
+            i
+            for i in agents
+            if i not in invented
+            and (
+                any(k and k in normalise_text(ctx.texts[i]) for k in keywords)
+                or ctx.similarity(statement, ctx.texts[i]) >= threshold
+            )
+        ]
+        # A fact may be spread over several replies (item price in one, total in the next): every number must
+        # appear in some reply, and at least one reply must be on the fact's topic.
+        stated = bool(on_topic) and all(any(number_present(n, ctx.texts[i]) for i in agents) for n in numbers)
+        wrong = self._wrong(ctx, fact, numbers, keywords, statement, on_topic)
         suggestion = Suggestion(statement, f"fact:{fact.id}")
-        if wrong_at is not None:
-            corrected = stated_at is not None and stated_at > wrong_at
+        if wrong is not None and (not stated or wrong[2]):
+            turn, said, _strict = wrong
+            lost = fact.points / 2 if stated else fact.points
             f = evidence_finding(
                 ctx,
                 D,
                 fact.id,
-                fact.points / 2 if corrected else fact.points,
-                "说错了：" + ("后来改正了" if corrected else "与知识库不符"),
-                wrong_at,
+                lost,
+                f"说错了：「{said}」与知识点不符（应为 {'、'.join(numbers)}）",
+                turn,
                 source=source,
             )
+            pos = ctx.transcript.turns[turn].text.find(said)
+            if pos >= 0:
+                f.span, f.evidence = (pos, pos + len(said)), said
             f.suggestion = suggestion
             return deduct(D, fact.id, title, fact.points, [f])
-        if stated_at is not None:
+        if stated:
             return deduct(D, fact.id, title, fact.points, [])
-        f = Finding(
-            D,
-            fact.id,
-            fact.points,
-            "没有说明这个知识点" + (f"（需包含 {', '.join(numbers)}）" if numbers else ""),
-            source=source,
-            suggestion=suggestion,
-        )
+        need = f"（需包含 {', '.join(numbers)}）" if numbers else ""
+        f = Finding(D, fact.id, fact.points, "没有说明这个知识点" + need, source=source, suggestion=suggestion)
         return deduct(D, fact.id, title, fact.points, [f])
+
+    def _wrong(
+        self,
+        ctx: GradingContext,
+        fact: RequiredFact,
+        numbers: list[str],
+        keywords: list[str],
+        statement: str,
+        on_topic: list[int],
+    ) -> tuple[int, str, bool] | None:
+        """(turn, what was said, strict) for the first reply stating the fact with a different figure.
+
+        Sizes: a clause on the fact's topic (its keywords, or 码/号/size) naming a size that is neither the fact's
+        nor another fact's nor the customer's. Numbers: a claim with the same unit as the fact's statement in
+        a clause carrying a fact keyword, whose value is none of the fact's (or any scenario fact's) numbers and
+        was not said by the customer. ``strict`` when the clause also shares an anchor word with the statement —
+        only strict errors cost points when the fact was also stated correctly.
+        """
+        assert ctx.scenario is not None
+        sizes = {normalise_text(n) for n in numbers if _SIZE.match(normalise_text(n))}
+        all_numbers = {
+            normalise_text(substitute(n, ctx.variables)) for f in ctx.scenario.expectations.facts for n in f.numbers
+        }
+        customer = " ".join(ctx.texts[i] for i in ctx.customer_indices())
+        echoed = set(re.findall(r"\d+(?:\.\d+)?", cn_to_arabic(customer)))
+        echoed_sizes = {m.group(1) for m in _SIZE_IN.finditer(normalise_text(customer))}
+        expected = extract_claims(statement, ctx.lexicon)
+        units = {c.unit for c in expected}
+        anchors = frozenset().union(*(c.anchors for c in expected)) if expected else frozenset()
+        values = {float(n) for n in all_numbers if re.fullmatch(r"\d+(?:\.\d+)?", n)}
+        for i in on_topic:
+            for raw in clauses(ctx.texts[i]):
+                norm = normalise_text(raw)
+                topical = any(k and k in norm for k in keywords)
+                if sizes and (topical or "码" in norm or "号" in norm or "size" in norm):
+                    said = {m.group(1) for m in _SIZE_IN.finditer(norm)} - echoed_sizes
+                    if said and not said & sizes and not said & all_numbers:
+                        return i, sorted(said)[0].upper(), True
+                if not topical or not units:
+                    continue
+                for c in extract_claims(raw, ctx.lexicon):
+                    if not c.asserted or c.unit not in units or _number_of(c) in echoed:
+                        continue
+                    if c.lo in values or c.hi in values:
+                        continue
+                    return i, c.number, bool(anchors & c.anchors)
+        return None
 
     # -- knowledge base --------------------------------------------------------------------------------------
 
@@ -181,6 +224,17 @@ class KnowledgeScorer:
         for f in ctx.scenario.expectations.facts:
             out += extract_claims(substitute(f.statement, ctx.variables), ctx.lexicon)
         return out
+
+
+def _invented_turns(ctx: GradingContext) -> set[int]:
+    """Turns that cross an invented-fact red line: a made-up figure never earns a fact's points."""
+    if "invented" not in ctx.memo:
+        from simulator.grading.redlines import red_line_findings
+
+        ctx.memo["invented"] = {
+            f.turn for f in red_line_findings(ctx) if f.dimension is Dimension.KNOWLEDGE and f.turn is not None
+        }
+    return ctx.memo["invented"]
 
 
 def _number_of(c: Claim) -> str:

@@ -20,17 +20,7 @@ D = Dimension.PROCESS
 AUTHORITY_POINTS = 25.0
 ESCALATION_POINTS = 15.0
 VERIFY_POINTS = 20.0
-# Acts whose words are the content itself: a step with keywords for them counts on the keywords alone.
-_CONTENT_ACTS = {
-    Act.ANSWER,
-    Act.RECOMMEND,
-    Act.EXPLAIN_PRODUCT,
-    Act.STATE_POLICY,
-    Act.NOTE,
-    Act.PROMISE_ACTION,
-    Act.CHECK_LOGISTICS,
-    Act.ANY,
-}
+_ACT_REQUIRED = {Act.ASK, Act.VERIFY_ORDER, Act.APOLOGISE, Act.EMPATHISE, Act.GREET, Act.CLOSE}
 _TO_YOU = re.compile(
     r"(给|为|帮|送|补|返|赔|退|少收)(您|你)|(您|你)(可以)?(领|拿到|获得)|(offer|give|credit|refund) you", re.I
 )
@@ -87,12 +77,18 @@ class ProcessScorer:
     # -- steps -----------------------------------------------------------------------------------------------
 
     def step_done(self, ctx: GradingContext, step: Step, turn: int) -> bool:
-        """Whether the reply at ``turn`` performs ``step``: its keywords (if any) and its act."""
-        norm = normalise_text(ctx.texts[turn])
-        keyword = any(normalise_text(substitute(k, ctx.variables)) in norm for k in step.keywords if k.strip())
+        """Whether the reply at ``turn`` performs ``step``.
+
+        Like scenario triggers, keywords (any one, case- and width-insensitive) decide when the step lists them,
+        except for acts whose words alone do not show them — asking, verifying, apologising, empathising,
+        greeting, closing ("您看看喜欢哪件" contains 喜欢 but asks nothing): those also need the act detected.
+        Without keywords the act detector decides.
+        """
         act = step.act in ctx.acts_of(turn)
         if step.keywords:
-            return keyword and (act or step.act in _CONTENT_ACTS)
+            norm = normalise_text(ctx.texts[turn])
+            keyword = any(normalise_text(substitute(k, ctx.variables)) in norm for k in step.keywords if k.strip())
+            return keyword and (act or step.act not in _ACT_REQUIRED)
         return act
 
     def _first_done(self, ctx: GradingContext, step: Step, agents: list[int]) -> int | None:

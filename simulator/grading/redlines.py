@@ -25,9 +25,20 @@ _KIND_DIMENSION = {
     RedLineKind.INVENTED_FACT: Dimension.KNOWLEDGE,
 }
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_CLAUSE_END = re.compile(r"[，,。！!？?；;\n]|\.\s")
+_CLAUSE_END = re.compile(r"[，,。！!？?；;\n]|\.\s")
 _NEGATED = re.compile(
-    r"(不能|不可以|不会|无法|没法|禁止|不允许|不支持|不提供|不参与|违反|违规|can't|cannot|not)\s*$", re.I
+    r"不能|不可以|不会|无法|没法|禁止|不允许|不支持|不提供|不参与|违反|违规"
+    r"|\b(can't|cannot|can not|won't|not|never|no)\b",
+    re.I,
 )
+
+
+def _negated_before(text: str, start: int) -> bool:
+    """A negation earlier in the same clause, within 30 characters ("I can't offer credit for a review")."""
+    window = text[max(0, start - 30) : start]
+    parts = _CLAUSE_END.split(window)
+    return bool(_NEGATED.search(parts[-1] if parts else ""))
 
 
 def red_line_findings(ctx: GradingContext) -> list[Finding]:
@@ -49,7 +60,7 @@ def red_line_findings(ctx: GradingContext) -> list[Finding]:
                 m = pat.search(text)
                 if not m or m.end() == m.start():
                     continue
-                if _NEGATED.search(text[max(0, m.start() - 6) : m.start()]):
+                if _negated_before(text, m.start()):
                     continue  # "好评返现是违规的，我们不能…" states the rule, it does not cross it
                 f = evidence_finding(
                     ctx,

@@ -80,6 +80,11 @@ class ServiceScorer:
         p = self.POINTS["farewell"]
         if not ctx.transcript.complete:
             return unscored(D, "farewell", "结束语 farewell", p, "the conversation was cut off before its end")
+        turns = ctx.transcript.turns
+        if turns[-1].role == "customer" and ctx.transcript.outcome is not None:
+            return unscored(
+                D, "farewell", "结束语 farewell", p, "the customer ended the conversation (no chance to close)"
+            )
         tail = agents[-2:] if len(agents) > 1 else agents
         if any(Act.CLOSE in ctx.acts_of(i) or ctx.lexicon.cue("closing")(ctx.texts[i]) for i in tail):
             return deduct(D, "farewell", "结束语 farewell", p, [])
@@ -185,13 +190,14 @@ class ServiceScorer:
         findings = []
         for i in agents:
             words = bare(ctx.texts[i])
-            rule = next((r for r in ctx.lexicon.perfunctory if r.find(words)), None)
+            spaced = " ".join(_NOISE.sub(" ", _EMOJI.sub("", ctx.texts[i])).split()).lower()
+            rule = next((r for r in ctx.lexicon.perfunctory if r.find(words) or r.find(spaced)), None)
             prompt = ctx.prompt_of(i)
             asked = prompt is not None and ctx.is_question(prompt)
             if rule is not None:
                 msg = f"敷衍回复：{rule.note}"
                 src = rule_source(ctx, rule)
-            elif asked and meaningful_length(words) <= 2 and not re.search(r"\d", words):
+            elif asked and meaningful_length(spaced) <= 2 and not re.search(r"\d", spaced):
                 msg = "顾客提问，只回了一两个字"
                 src = Source("rule", "one-word", "service rules: no one-word replies")
             else:

@@ -133,6 +133,8 @@ class TechniqueScorer:
     ) -> CriterionResult:
         cid, title, p = Technique.NEEDS_DISCOVERY.value, "需求挖掘 needs discovery", self.POINTS["needs-discovery"]
         asks = [i for i in agents if Act.ASK in ctx.acts_of(i)]
+        if ctx.scenario is not None and not expected:
+            return unscored(D, cid, title, p, "the scenario does not ask for needs discovery")
         if recs:
             first = recs[0]
             if any(a < first for a in asks) or (first in asks and first == agents[0]):
@@ -164,6 +166,8 @@ class TechniqueScorer:
 
     def _fabe(self, ctx: GradingContext, agents: list[int], recs: list[int], expected: bool) -> CriterionResult:
         cid, title, p = Technique.FABE.value, "FABE 介绍", self.POINTS["fabe"]
+        if ctx.scenario is not None and not expected:
+            return unscored(D, cid, title, p, "the scenario does not ask for FABE")
         explaining = sorted(set(recs) | {i for i in agents if Act.EXPLAIN_PRODUCT in ctx.acts_of(i)})
         if not explaining:
             if not expected:
