@@ -87,7 +87,7 @@ class KnowledgeScorer:
         # A fact may be spread over several replies (item price in one, total in the next): every number must
         # appear in some reply, and at least one reply must be on the fact's topic.
         stated = bool(on_topic) and all(any(number_present(n, ctx.texts[i]) for i in agents) for n in numbers)
-        wrong = self._wrong(ctx, fact, numbers, keywords, statement, on_topic)
+        wrong = self._wrong(ctx, fact, numbers, keywords, statement, [i for i in agents if i not in invented])
         suggestion = Suggestion(statement, f"fact:{fact.id}")
         if wrong is not None and (not stated or wrong[2]):
             turn, said, _strict = wrong
@@ -119,7 +119,7 @@ class KnowledgeScorer:
         numbers: list[str],
         keywords: list[str],
         statement: str,
-        on_topic: list[int],
+        turns: list[int],
     ) -> tuple[int, str, bool] | None:
         """(turn, what was said, strict) for the first reply stating the fact with a different figure.
 
@@ -141,7 +141,7 @@ class KnowledgeScorer:
         units = {c.unit for c in expected}
         anchors = frozenset().union(*(c.anchors for c in expected)) if expected else frozenset()
         values = {float(n) for n in all_numbers if re.fullmatch(r"\d+(?:\.\d+)?", n)}
-        for i in on_topic:
+        for i in turns:
             for raw in clauses(ctx.texts[i]):
                 norm = normalise_text(raw)
                 topical = any(k and k in norm for k in keywords)

@@ -16,7 +16,7 @@ from simulator.grading.scorer import evidence_finding, rule_hits, rule_source
 from simulator.scenario.model import Act, Category, Dimension, Outcome, Technique
 
 D = Dimension.TECHNIQUE
-_NEGATED_BEFORE = re.compile(r"(不能|无法|不敢|没法|没办法|不会|不|不一定|can't|cannot|can not|won't|not)\s*$", re.I)
+_NEGATED_BEFORE = re.compile(r"不能|无法|不敢|没法|没办法|不一定|不是|\b(can't|cannot|can not|won't|not)\b", re.I)
 _MATCHING = re.compile(
     r"搭配|配上|一起穿|同系列|套装|叠穿|pair (it|them) with|goes well with|match(es)? (with|your)", re.I
 )
@@ -28,7 +28,7 @@ _EXPECTATION = re.compile(
 def _over_promise_findings(ctx: GradingContext, agents: list[int]) -> list[Finding]:
     out = []
     for i, rule, hit in rule_hits(ctx, ctx.lexicon.over_promise, agents):
-        before = ctx.texts[i][max(0, hit.start - 6) : hit.start]
+        before = re.split(r"[，,。！!？?；;\n]", ctx.texts[i][max(0, hit.start - 8) : hit.start])[-1]
         if _NEGATED_BEFORE.search(before):
             continue  # "不能保证" is honest, not a promise
         out.append(
