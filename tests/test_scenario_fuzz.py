@@ -88,7 +88,7 @@ def test_mutated_good_scenario(data: st.DataObject) -> None:
         "a: &a [*a]",  # self-referencing alias
         "a: &x [1,1,1,1,1,1,1,1,1]\nb: &y [*x,*x,*x,*x,*x,*x,*x,*x,*x]\nc: &z [*y,*y,*y,*y,*y,*y,*y,*y,*y]\n"
         "d: &w [*z,*z,*z,*z,*z,*z,*z,*z,*z]\ne: [*w,*w,*w,*w,*w,*w,*w,*w,*w]\nf: [*w,*w,*w,*w,*w,*w,*w,*w,*w]\n",
-        "[" * 1500,
+        "[" * 5000,
         "- " * 3000 + "x",
         "!!python/object/apply:os.system ['echo hi']",
         "id: !!binary AAAA",

@@ -21,7 +21,21 @@ from simulator.errors import Problem, display_path
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000  # guards against alias bombs ("billion laughs") before pydantic walks the data
 
+MAX_DEPTH = 100
+
 Loc = tuple[str | int, ...]
+
+
+def _flow_depth(text: str) -> int:
+    """Deepest nesting of [ ] and { } (a cheap linear over-estimate; quotes are ignored)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}" and depth:
+            depth -= 1
+    return deepest
 
 
 @dataclass
@@ -73,7 +87,7 @@ def _start(node: Any) -> tuple[int, int]:
 
 def _count_nodes(node: Any, budget: list[int], depth: int = 0) -> bool:
     budget[0] -= 1
-    if budget[0] < 0 or depth > 200:
+    if budget[0] < 0 or depth > MAX_DEPTH:
         return False
     if isinstance(node, dict):
         return all(_count_nodes(v, budget, depth + 1) for v in node.values())
@@ -106,6 +120,9 @@ def read_yaml(path: Path | str, text: str | bytes | None = None) -> tuple[YamlDo
     if "\x00" in decoded:
         line = decoded[: decoded.index("\x00")].count("\n") + 1
         return None, [Problem(shown, line, 1, "", "file contains a NUL byte — is it a binary file?")]
+    if _flow_depth(decoded) > MAX_DEPTH:
+        # ruamel's scanner slows down quadratically on deep [[[…]]] before it gives up: refuse early.
+        return None, [Problem(shown, 1, 1, "", f"YAML is nested more than {MAX_DEPTH} levels deep — flatten it")]
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
