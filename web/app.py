@@ -262,7 +262,7 @@ def error_response(request: Request, status: int, message: str) -> Response:
 
 
 def _exception_handlers(app: FastAPI) -> None:
-    def gettext(request: Request, text: str) -> str:
+    def tr(request: Request, text: str) -> str:
         return request.app.state.services.catalogues.gettext(text)  # type: ignore[no-any-return]
 
     @app.exception_handler(LoginRequired)
@@ -278,17 +278,17 @@ def _exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        return error_response(request, 403, gettext(request, "You do not have access to this page."))
+        return error_response(request, 403, tr(request, "You do not have access to this page."))
 
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, exc: CsrfFailed) -> Response:
         return error_response(
-            request, 403, gettext(request, "The form expired or came from another site. Reload the page and try again.")
+            request, 403, tr(request, "The form expired or came from another site. Reload the page and try again.")
         )
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> Response:
-        return error_response(request, 404, gettext(request, "Not found."))
+        return error_response(request, 404, tr(request, "Not found."))
 
     @app.exception_handler(SimulatorError)
     async def _simulator(request: Request, exc: SimulatorError) -> Response:
@@ -297,18 +297,23 @@ def _exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
-            return error_response(request, 404, gettext(request, "Not found."))
+            return error_response(request, 404, tr(request, "Not found."))
         if exc.status_code == 405:
-            return error_response(request, 405, gettext(request, "This action is not allowed here."))
+            return error_response(request, 405, tr(request, "This action is not allowed here."))
         return error_response(request, exc.status_code, str(exc.detail))
 
     from fastapi.exceptions import RequestValidationError
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(request, 422, gettext(request, "The request was not understood. Reload the page."))
+        return error_response(request, 422, tr(request, "The request was not understood. Reload the page."))
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, gettext(request, "Something went wrong on our side. Please try again."))
+        return error_response(request, 500, tr(request, "Something went wrong on our side. Please try again."))
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``simulator serve`` (uvicorn factory): settings from ``SIM_*`` environment variables."""
+    return create_app(Settings())

@@ -15,6 +15,7 @@ so any instance can continue any conversation.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 from collections.abc import Callable
@@ -41,6 +42,8 @@ from simulator.store.transcripts import (
 )
 from simulator.transcript import Transcript
 from web.catalogue import Catalogue, Entry
+
+log = logging.getLogger("simulator.web")
 
 
 class Gradable(Protocol):
@@ -270,7 +273,7 @@ class Practice:
                         outcome=engine.outcome.value if engine.outcome else None,
                     )
             if engine.ended:
-                self.grade(session_id)
+                self.grade_quietly(session_id)
             return engine.ended
 
     # -- ending and grading ---------------------------------------------------------------------------------
@@ -300,7 +303,17 @@ class Practice:
             finish_session(
                 s, row, status=SessionStatus.ABANDONED if abandon else SessionStatus.FINISHED, outcome=outcome.value
             )
-        self.grade(session_id)
+        self.grade_quietly(session_id)
+
+    def grade_quietly(self, session_id: str) -> bool:
+        """:meth:`grade`, but a grader failure is logged instead of raised: the conversation has ended and been
+        saved either way, and the report page tries again (and says "not graded" if it still fails).
+        """
+        try:
+            return self.grade(session_id)
+        except Exception:
+            log.exception("grading session %s failed", session_id)
+            return False
 
     def grade(self, session_id: str, *, force: bool = False) -> bool:
         """Grade a finished conversation (once, unless ``force``). Returns False when it cannot be graded."""

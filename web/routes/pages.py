@@ -88,7 +88,7 @@ def report(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Re
             return RedirectResponse(f"/chat/{row.id}", status_code=303)
         owner = get_user(s, row.user_id)
     if row.status != SessionStatus.ACTIVE.value:
-        svc.practice.grade(row.id)  # graded on finish; this catches a crash between finishing and grading
+        svc.practice.grade_quietly(row.id)  # graded on finish; this catches a crash between finishing and grading
     with svc.db.read() as s:
         turns = list_turns(s, row.id)
         grade = get_grade(s, row.id)

@@ -1,0 +1,88 @@
+"""``simulator serve`` — prepare the data directory (database, demo accounts, knowledge index) and run the app.
+
+The web app is loaded by uvicorn from its import string (``web.app:app_from_env``) so the engine package
+never imports the web layer; both read the same ``SIM_*`` settings.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from simulator.settings import Settings
+
+
+def prepare(settings: Settings, *, echo: bool = True) -> None:
+    """Migrate the database; with ``settings.demo``, create demo accounts (first start) and the knowledge index
+    when it is missing.
+    """
+    from simulator.store import open_database
+    from simulator.store.demo import ensure_demo_accounts
+    from simulator.store.users import password_hasher
+
+    say = typer.echo if echo else (lambda *_a, **_k: None)
+    settings.ensure_data_dir()
+    db = open_database(settings.sqlalchemy_url, create_dir=settings.data_dir)
+    try:
+        if settings.demo:
+            from simulator.scenario.loader import load_scenarios
+
+            ids = set(load_scenarios([settings.scenarios_dir]).scenarios) if settings.scenarios_dir.is_dir() else set()
+            created = ensure_demo_accounts(db, password_hasher(), assignable=ids)
+            if created:
+                say("Demo accounts created (user / password):")
+                for a in created:
+                    say(f"  {a.username:<8} / {a.password}   {a.role.value}")
+    finally:
+        db.dispose()
+    if settings.demo and settings.knowledge_dir.is_dir():
+        _ensure_index(settings, say)
+
+
+def _ensure_index(settings: Settings, say) -> None:  # type: ignore[no-untyped-def]
+    from simulator.knowledge.base import IndexMissing, KnowledgeBase
+
+    kb = KnowledgeBase.open(settings)
+    try:
+        kb.load()
+        return
+    except IndexMissing:
+        pass
+    say("Building the knowledge index (first start)…")
+    report = kb.build([settings.knowledge_dir])
+    say(f"  {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the CLI."""
+
+    @app.command()
+    def serve(
+        host: Annotated[str | None, typer.Option(help="Address to bind (default SIM_HOST or 127.0.0.1).")] = None,
+        port: Annotated[int | None, typer.Option(help="Port (default SIM_PORT or 8000).")] = None,
+        demo: Annotated[
+            bool | None, typer.Option("--demo/--no-demo", help="Create demo accounts on first start (SIM_DEMO).")
+        ] = None,
+        access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    ) -> None:
+        """Start the web app: migrate the database, prepare the demo, serve on http://HOST:PORT."""
+        import uvicorn
+
+        if demo is not None:
+            os.environ["SIM_DEMO"] = "true" if demo else "false"
+        settings = Settings()
+        prepare(settings)
+        bind_host = host or settings.host
+        bind_port = port or settings.port
+        typer.echo(f"Serving on http://{bind_host}:{bind_port}  (data: {settings.data_dir})")
+        uvicorn.run(
+            "web.app:app_from_env",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            access_log=access_log,
+            proxy_headers=True,
+            timeout_graceful_shutdown=5,
+        )
