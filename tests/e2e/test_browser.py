@@ -1,0 +1,230 @@
+"""End to end in a real browser: the real server (``simulator serve``) on a free loopback port with a temp data
+dir, driven by Debian's chromium through Playwright. Screenshots go to ``test-artifacts/``.
+
+Run: ``.venv/bin/pytest -m browser tests/e2e`` (needs ``scripts/system-deps.sh``: chromium + a CJK font).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCENARIO = "presale-size-hesitant-office"
+
+# bypass_csp: Playwright evaluates its wait predicates as strings, which our CSP (no unsafe-eval) refuses;
+# the pages themselves run under the real policy (a CSP violation would show up as a console error).
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium missing: run scripts/system-deps.sh"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("data")
+    port = free_port()
+    env = {**os.environ, "SIM_DATA_DIR": str(data), "SIM_DEMO": "true"}
+    log = open(data / "server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300  # first start builds the knowledge index
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            pytest.fail("server did not start:\n" + (data / "server.log").read_text(errors="replace")[-3000:])
+        time.sleep(0.5)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def login(page, base: str, user: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base + "/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", "demo1234")
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/$"))
+
+
+def good_replies() -> list[str]:
+    from simulator.scenario import load_scenario
+
+    return load_scenario(REPO / "scenarios" / "qinghe" / f"{SCENARIO}.yaml").references.good.replies
+
+
+def test_trainee_practises_and_gets_a_report(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", bypass_csp=True)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(server + "/login")
+    shot(page, "01-login-zh")
+    login(page, server, "xiaoman")
+    # the trainer's assignment comes first
+    first = page.locator("#catalogue-list article").first
+    assert first.get_attribute("data-scenario") == SCENARIO
+    assert "主管布置的练习" in first.inner_text()
+    shot(page, "02-catalogue-zh")
+    first.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/chat/[0-9a-f-]{36}$"))
+    chat_url = page.url
+    page.wait_for_selector(".turn.customer .bubble")
+    assert page.locator("#timer").is_visible()
+
+    # the knowledge side panel: hybrid search with sources
+    page.fill("#kb-q", "运费险 怎么赔")
+    page.wait_for_selector("#kb-results .passage", timeout=30_000)
+    assert "knowledge/" in page.inner_text("#kb-results")
+
+    for reply in good_replies():
+        if page.locator("#composer.closed").count():
+            break
+        agents = page.locator(".turn.agent").count()
+        customers = page.locator(".turn.customer:not(.typing)").count()
+        page.fill("#reply-text", reply)
+        page.press("#reply-text", "Enter")
+        page.wait_for_function(f"document.querySelectorAll('.turn.agent .ack').length > {agents}")
+        assert page.input_value("#reply-text") == ""  # cleared only after the server acknowledged
+        page.wait_for_function(
+            f"document.querySelectorAll('.turn.customer:not(.typing)').length > {customers}", timeout=30_000
+        )
+        page.wait_for_selector("#typing", state="detached", timeout=30_000)
+        if reply == good_replies()[0]:
+            shot(page, "03-chat-zh")
+    page.wait_for_selector("#composer.closed", timeout=30_000)
+    assert "已下单" in page.inner_text("#composer")
+    shot(page, "04-chat-ended-zh")
+
+    page.click("#composer a.button")
+    page.wait_for_url(re.compile(r".*/reports/[0-9a-f-]{36}$"))
+    report_url = page.url
+    page.wait_for_function("document.body.dataset.charts === '1'", timeout=30_000)
+    assert page.locator("#radar canvas").count() == 1
+    overall = page.inner_text("#overall-score")
+    assert overall.isdigit() and int(overall) >= 80, overall
+    text = page.inner_text("main")
+    for label in ("服务", "技巧", "知识", "流程", "答问比", "已下单", "逐条点评"):
+        assert label in text, label
+    shot(page, "05-report-zh")
+
+    # English
+    page.click("button[name=lang][value=en]")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("document.body.dataset.charts === '1'")
+    assert "Report card" in page.inner_text("main") and "Reply ratio" in page.inner_text("main")
+    shot(page, "06-report-en")
+    page.goto(chat_url)
+    shot(page, "07-chat-ended-en")
+    page.click("button[name=lang][value=zh-CN]")
+
+    # phone width
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, bypass_csp=True)
+    ppage = phone.new_page()
+    login(ppage, server, "xiaoman")
+    shot(ppage, "08-catalogue-phone")
+    ppage.goto(report_url)
+    ppage.wait_for_function("document.body.dataset.charts === '1'")
+    width = ppage.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, f"page scrolls sideways on a phone ({width}px)"
+    shot(ppage, "09-report-phone")
+    phone.close()
+
+    # a second trainee cannot see the first one's report
+    other = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN", bypass_csp=True)
+    opage = other.new_page()
+    login(opage, server, "ajie")
+    resp = opage.goto(report_url)
+    assert resp is not None and resp.status == 404
+    assert "overall-score" not in opage.content()
+    shot(opage, "10-other-trainee-denied")
+    resp = opage.goto(chat_url)
+    assert resp is not None and resp.status == 404
+    other.close()
+
+    # the trainer can
+    trainer = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN", bypass_csp=True)
+    tpage = trainer.new_page()
+    login(tpage, server, "laowang")
+    resp = tpage.goto(report_url)
+    assert resp is not None and resp.status == 200
+    tpage.goto(server + "/trainer")
+    shot(tpage, "11-trainer-scenarios")
+    trainer.close()
+
+    assert not errors, errors
+    ctx.close()
+
+
+def test_phone_chat_layout(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, bypass_csp=True)
+    page = phone.new_page()
+    login(page, server, "ajie")
+    page.locator(f"article[data-scenario='{SCENARIO}'] button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/chat/"))
+    page.wait_for_selector(".turn.customer .bubble")
+    page.fill("#reply-text", "亲，您好～请问您的身高体重是多少呢？")
+    page.click("#send")
+    page.wait_for_selector("#typing", state="detached", timeout=30_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    assert page.locator("#send").is_visible()
+    shot(page, "12-chat-phone")
+    phone.close()
