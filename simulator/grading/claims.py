@@ -181,19 +181,36 @@ class Contradiction:
     expected: tuple[Claim, ...]
 
 
+_DIGITS = re.compile(r"[\d.,%％~–\-]+")
+
+
+def _bigrams(text: str) -> set[str]:
+    t = "".join(_DIGITS.sub("", text.lower()).split())
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def about_the_same(a: Claim, b: Claim) -> bool:
+    """Two claims talk about the same thing: they share an anchor word, or — when neither clause has one — the
+    clauses read almost the same apart from the numbers (character-bigram Dice ≥ 0.6)."""
+    if a.anchors or b.anchors:
+        return bool(a.anchors & b.anchors)
+    x, y = _bigrams(a.text), _bigrams(b.text)
+    return bool(x and y) and 2 * len(x & y) / (len(x) + len(y)) >= 0.6
+
+
 def contradictions(reply: list[Claim], passage: list[Claim]) -> list[Contradiction]:
     """Reply claims that contradict the passage.
 
-    A reply claim is checked only when it is asserted and has anchors; it contradicts when the passage has
-    claims with the same unit sharing an anchor, none of them agrees with it, and no number with that unit
-    anywhere in the passage agrees with it either (so a figure the passage states in another clause is
-    never called wrong).
+    A reply claim is checked only when it is asserted; it contradicts when the passage has claims with the same
+    unit about the same thing (a shared anchor word, or nearly the same clause), none of them agrees with it,
+    and no number with that unit anywhere in the passage agrees with it either (so a figure the passage states
+    in another clause is never called wrong).
     """
     out: list[Contradiction] = []
     for c in reply:
-        if not c.asserted or not c.anchors:
+        if not c.asserted:
             continue
-        comparable = tuple(p for p in passage if p.unit == c.unit and p.anchors & c.anchors)
+        comparable = tuple(p for p in passage if p.unit == c.unit and about_the_same(c, p))
         if not comparable:
             continue
         if any(c.agrees_with(p) for p in passage if p.unit == c.unit):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from simulator.acts import ActDetector, normalise_text, substitute
-from simulator.grading.claims import Claim, clauses, cn_to_arabic, contradictions, extract_claims
+from simulator.grading.claims import Claim, about_the_same, clauses, cn_to_arabic, contradictions, extract_claims
 from simulator.grading.context import FACT_KINDS, GradingContext
 from simulator.grading.result import CriterionResult, Finding, Source, Suggestion, deduct, unscored
 from simulator.grading.scorer import evidence_finding
@@ -176,7 +176,7 @@ class KnowledgeScorer:
                 claims = [
                     c
                     for c in extract_claims(ctx.texts[a], ctx.lexicon)
-                    if c.asserted and c.anchors and _number_of(c) not in customer_numbers
+                    if c.asserted and _number_of(c) not in customer_numbers
                 ]
                 if not claims:
                     continue
@@ -189,7 +189,7 @@ class KnowledgeScorer:
                 pclaims = {p.id: extract_claims(p.text, ctx.lexicon) for p in pool}
                 everything = [c for cs in pclaims.values() for c in cs] + fact_claims
                 for c in claims:
-                    if any(c.unit == p.unit and p.anchors & c.anchors for p in everything):
+                    if any(c.unit == p.unit and about_the_same(c, p) for p in everything):
                         compared += 1
                     if contradictions([c], everything) and not any(
                         c.agrees_with(p) for p in everything if p.unit == c.unit

@@ -131,8 +131,12 @@ class CriterionResult:
 def deduct(
     dimension: Dimension, cid: str, title: str, points: float, findings: list[Finding], *, reason: str = ""
 ) -> CriterionResult:
-    """A scored criterion whose findings' points are subtracted (capped at the criterion's points)."""
-    lost = min(points, sum(f.points for f in findings))
+    """A scored criterion whose findings' points are subtracted.
+
+    Deductions are not capped at the criterion's own points (扣分制: every violation costs its points, so one more
+    fault always lowers the score); the dimension score bottoms out at 0.
+    """
+    lost = sum(f.points for f in findings)
     return CriterionResult(dimension, cid, title, points, points - lost, reason, findings)
 
 
@@ -161,8 +165,10 @@ class DimensionScore:
 
     @property
     def score(self) -> float | None:
-        """0–100, or None when no criterion could be scored."""
-        return None if self.possible <= 0 else round(100.0 * self.earned / self.possible, 1)
+        """0–100 (deductions beyond a criterion's points still count; floor 0), or None when nothing was scored."""
+        if self.possible <= 0:
+            return None
+        return round(max(0.0, min(100.0, 100.0 * self.earned / self.possible)), 1)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""

@@ -16,6 +16,11 @@ D = Dimension.SERVICE
 # Emoticon codes (#E-s57), emoji, punctuation and spaces carry no words.
 _NOISE = re.compile(r"#E-[a-z]\d+|[\s\W_]+", re.UNICODE)
 _EMOJI = re.compile("[\U0001f000-\U0001ffff\u2600-\u27bf]")
+# A yes/no question answered yes or no is an answer, not a brush-off ("确定是正品吗" → "是的").
+_YES_NO_Q = re.compile(r"吗|是不是|能不能|可不可以|有没有|对不对|是吧|\b(is|are|do|does|can|will)\b.*\?", re.I)
+_YES_NO_A = re.compile(
+    r"(是的?|对的?|可以的?|能|不能|不可以|不行|有的?|没有|不是|好的|行|yes|no|sure)[哦呢哈呀啦的~]*", re.I
+)
 DEFAULT_TARGET_SECONDS = 30.0
 DEFAULT_SLOW_SECONDS = 90.0
 
@@ -197,7 +202,12 @@ class ServiceScorer:
             if rule is not None:
                 msg = f"敷衍回复：{rule.note}"
                 src = rule_source(ctx, rule)
-            elif asked and meaningful_length(spaced) <= 2 and not re.search(r"\d", spaced):
+            elif (
+                asked
+                and meaningful_length(spaced) <= 2
+                and not re.search(r"\d", spaced)
+                and not (_YES_NO_Q.search(ctx.texts[prompt]) and _YES_NO_A.fullmatch(words))  # type: ignore[index]
+            ):
                 msg = "顾客提问，只回了一两个字"
                 src = Source("rule", "one-word", "service rules: no one-word replies")
             else:

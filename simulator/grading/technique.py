@@ -166,8 +166,8 @@ class TechniqueScorer:
 
     def _fabe(self, ctx: GradingContext, agents: list[int], recs: list[int], expected: bool) -> CriterionResult:
         cid, title, p = Technique.FABE.value, "FABE 介绍", self.POINTS["fabe"]
-        if ctx.scenario is not None and not expected:
-            return unscored(D, cid, title, p, "the scenario does not ask for FABE")
+        if not expected:
+            return unscored(D, cid, title, p, "FABE is graded when the scenario lists it")
         explaining = sorted(set(recs) | {i for i in agents if Act.EXPLAIN_PRODUCT in ctx.acts_of(i)})
         if not explaining:
             if not expected:
