@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from simulator.errors import SimulatorError
 from simulator.knowledge.base import BuildReport, KnowledgeBase
@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
             transient=False,
             disable=as_json,
         ) as progress:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def on_progress(stage: str, done: int, total: int) -> None:
                 if stage not in tasks:

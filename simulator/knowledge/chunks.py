@@ -191,11 +191,11 @@ def _split_table(b: _Block, max_chars: int) -> list[tuple[int, str]]:
 def _split_text(b: _Block, max_chars: int) -> list[tuple[int, str]]:
     """Split an oversized paragraph, list or code block at line ends, then at sentence ends."""
     units: list[tuple[int, str]] = []
-    for offset, line in enumerate(b.text.splitlines()):
-        if len(line) <= max_chars:
-            units.append((b.line + offset, line))
+    for offset, text in enumerate(b.text.splitlines()):
+        if len(text) <= max_chars:
+            units.append((b.line + offset, text))
         else:
-            units += [(b.line + offset, s) for s in _SENTENCE_END.split(line) if s and s.strip()]
+            units += [(b.line + offset, s) for s in _SENTENCE_END.split(text) if s and s.strip()]
     out: list[tuple[int, str]] = []
     last_line = -1
     for line, unit in units:

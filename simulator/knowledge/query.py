@@ -123,13 +123,23 @@ class Query:
 
     Attributes:
         original: What the user typed.
-        text: NFKC-normalised text plus the added words; what is embedded and tokenised.
-        added: The words that were added, for explanations and tests.
+        typed: The same, NFKC-normalised (full-width letters and digits made ASCII).
+        added: The words that were added.
     """
 
     original: str
-    text: str
+    typed: str
     added: tuple[str, ...]
+
+    @property
+    def added_text(self) -> str:
+        """The added words as one string (empty when nothing was added)."""
+        return " ".join(self.added)
+
+    @property
+    def text(self) -> str:
+        """Typed text plus the added words: what is embedded."""
+        return f"{self.typed} {self.added_text}" if self.added else self.typed
 
 
 def normalise_query(query: str, synonyms: dict[str, str] | None = None) -> Query:
@@ -173,8 +183,7 @@ def normalise_query(query: str, synonyms: dict[str, str] | None = None) -> Query
                 add(*words.split())
         elif key in low:
             add(*words.split())
-    full = f"{text} {' '.join(added)}" if added else text
-    return Query(original=query, text=full, added=tuple(added))
+    return Query(original=query, typed=text, added=tuple(added))
 
 
 def _height_cm(m: re.Match[str]) -> int | None:

@@ -42,9 +42,9 @@ def _embedding_function_class() -> type:
 
     existing = known_embedding_functions.get(EF_NAME)
     if existing is not None:
-        return existing  # type: ignore[no-any-return]
+        return existing
 
-    class SimulatorEmbeddingFunction(EmbeddingFunction):  # type: ignore[type-arg]
+    class SimulatorEmbeddingFunction(EmbeddingFunction):
         """Lets chromadb embed with the simulator's embedder (spec as in ``SIM_EMBEDDER``), lazily."""
 
         def __init__(self, spec: str = "use", embedder: Embedder | None = None):
