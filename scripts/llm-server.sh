@@ -54,7 +54,7 @@ case "${1:-install}" in
     port="${2:?usage: llm-server.sh start PORT}"
     install
     exec "$PY" -m llama_cpp.server --model "$(model_path)" --host 127.0.0.1 --port "$port" \
-      --n_ctx 2048 --n_threads "$(nproc)" --model_alias smollm2
+      --n_ctx 4096 --n_threads "$(nproc)" --model_alias smollm2
     ;;
   *) echo "usage: $0 install|model|python|start PORT" >&2; exit 2 ;;
 esac

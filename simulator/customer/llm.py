@@ -114,7 +114,7 @@ class LLMCustomer:
     name = "llm"
 
     def __init__(
-        self, scenario: Scenario, model: ChatModel, *, scripted: ScriptedCustomer | None = None, max_tokens: int = 200
+        self, scenario: Scenario, model: ChatModel, *, scripted: ScriptedCustomer | None = None, max_tokens: int = 160
     ):
         self._scenario = scenario
         self.model = model
