@@ -11,6 +11,7 @@ document among the first k passages; MRR = mean of 1 / rank of the first such pa
     .venv/bin/python bench/kb_quality.py                                   # USE on both sets
     .venv/bin/python bench/kb_quality.py --embedder st:all-MiniLM-L6-v2 --set en
     .venv/bin/python bench/kb_quality.py --misses                          # also list the questions missed
+    .venv/bin/python bench/kb_quality.py --no-synonyms --half odd          # ablations, on half of each set
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from simulator.knowledge.base import KnowledgeBase, Mode
+from simulator.knowledge.index import Fusion
 from simulator.settings import REPO_ROOT, Settings
 
 DATA = REPO_ROOT / "bench" / "data"
@@ -65,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--knowledge", type=Path, default=REPO_ROOT / "knowledge", help="Knowledge folder.")
     ap.add_argument("--misses", action="store_true", help="List the questions hybrid search missed (top 5).")
     ap.add_argument("--json", type=Path, help="Also write the results as JSON.")
+    ap.add_argument("--half", choices=["odd", "even"], help="Only odd or even lines of each set (to check a change).")
+    ap.add_argument("--no-synonyms", action="store_true", help="Ablation: no colloquial synonym expansion.")
+    ap.add_argument("--no-language-preference", action="store_true", help="Ablation: no query-language preference.")
+    ap.add_argument("--rrf-k", type=float, default=Fusion.k, help="RRF constant (default %(default)s).")
+    ap.add_argument("--vector-weight", type=float, default=Fusion.vector_weight, help="Vector side weight.")
     args = ap.parse_args(argv)
     sets = args.set or ["zh", "en"]
     results = []
@@ -74,11 +81,16 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="kb-quality-") as tmp:
             settings = Settings(data_dir=Path(tmp), embedder=spec, _env_file=None)  # type: ignore[call-arg]
             kb = KnowledgeBase.open(settings)
+            kb.fusion = Fusion(k=args.rrf_k, vector_weight=args.vector_weight)
+            kb.synonyms = {} if args.no_synonyms else None
+            kb.prefer_query_language = not args.no_language_preference
             report = kb.build([args.knowledge])
             if report.errors:
                 print(f"warning: {len(report.errors)} knowledge files did not load", file=sys.stderr)
             for name in sets:
                 queries = load_queries(DATA / f"queries_{name}.jsonl")
+                if args.half:
+                    queries = queries[0::2] if args.half == "odd" else queries[1::2]
                 for mode in MODES:
                     r = evaluate(kb, queries, mode)
                     results.append({"embedder": kb.embedder.name, "set": name, "mode": mode, **r})

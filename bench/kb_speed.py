@@ -8,6 +8,7 @@ store in chromadb, BM25), then queried with colloquial buyer questions — query
 
     .venv/bin/python bench/kb_speed.py --chunks 10000 --chunks 100000            # USE embedder (default)
     .venv/bin/python bench/kb_speed.py --chunks 10000 --embedder fake            # plumbing only
+    .venv/bin/python bench/kb_speed.py --chunks 100000 --workdir /tmp/kbspeed --reuse   # re-time queries only
 
 Prints a Markdown table; ``--json FILE`` also writes the raw figures.
 """
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -170,10 +173,15 @@ def write_corpus(folder: Path, target_chunks: int, seed: int = 7) -> int:
     return n_docs
 
 
-def run(target: int, embedder: str, queries: int, workdir: Path) -> dict[str, float | int | str]:
+def run(target: int, embedder: str, queries: int, workdir: Path, reuse: bool = False) -> dict[str, float | int | str]:
     corpus = workdir / f"corpus-{target}"
-    n_docs = write_corpus(corpus, target)
-    settings = Settings(data_dir=workdir / f"data-{target}", embedder=embedder, _env_file=None)  # type: ignore[call-arg]
+    data = workdir / f"data-{target}"
+    reusing = reuse and corpus.is_dir() and data.is_dir()
+    if not reusing:
+        shutil.rmtree(corpus, ignore_errors=True)
+        shutil.rmtree(data, ignore_errors=True)
+    n_docs = sum(1 for _ in corpus.rglob("*.md")) if reusing else write_corpus(corpus, target)
+    settings = Settings(data_dir=data, embedder=embedder, _env_file=None)  # type: ignore[call-arg]
     kb = KnowledgeBase.open(settings)
     stage_times: dict[str, float] = {}
     last = [time.perf_counter(), ""]
@@ -185,7 +193,7 @@ def run(target: int, embedder: str, queries: int, workdir: Path) -> dict[str, fl
         last[0], last[1] = now, stage
 
     t0 = time.perf_counter()
-    report = kb.build([corpus], progress=progress)
+    report = kb.build([corpus], progress=progress)  # with --reuse: an unchanged corpus, nothing re-embedded
     build_s = time.perf_counter() - t0
     progress("", 0, 0)
 
@@ -212,6 +220,8 @@ def run(target: int, embedder: str, queries: int, workdir: Path) -> dict[str, fl
         "chunks": report.chunks,
         "embedder": embedder,
         "build_s": round(build_s, 1),
+        "reused_index": reusing,
+        "load_average": round(os.getloadavg()[0], 1),
         "embed_s": round(stage_times.get("embedding", 0.0), 1),
         "store_s": round(stage_times.get("storing", 0.0), 1),
         "index_s": round(stage_times.get("indexing", 0.0), 1),
@@ -232,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=300, help="Timed queries per mode.")
     ap.add_argument("--workdir", type=Path, help="Keep corpus and index here (default: a temporary folder).")
     ap.add_argument("--json", type=Path, help="Also write the results as JSON.")
+    ap.add_argument(
+        "--reuse", action="store_true", help="Reuse corpus and index in --workdir (re-time queries, not the build)."
+    )
     args = ap.parse_args(argv)
     sizes = args.chunks or [10_000]
     results = []
@@ -239,17 +252,18 @@ def main(argv: list[str] | None = None) -> int:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         for size in sizes:
-            r = run(size, args.embedder, args.queries, workdir)
+            r = run(size, args.embedder, args.queries, workdir, reuse=args.reuse)
             results.append(r)
             print(json.dumps(r, ensure_ascii=False), file=sys.stderr, flush=True)
     print(
         "| chunks | docs | build s (embed / store / index) | load s | hybrid p50 / p95 ms | "
         "vector p50 / p95 | BM25 p50 / p95 | hybrid+filters p50 / p95 |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
-            f"| {r['chunks']:,} | {r['documents']:,} | {r['build_s']} ({r['embed_s']} / {r['store_s']} / "
+            f"| {r['chunks']:,} | {r['documents']:,} | {r['load_average']} | {r['build_s']} ({r['embed_s']} / "
+            f"{r['store_s']} / "
             f"{r['index_s']}) | {r['load_s']} | {r['hybrid_median_ms']} / {r['hybrid_p95_ms']} | "
             f"{r['vector_median_ms']} / {r['vector_p95_ms']} | {r['bm25_median_ms']} / {r['bm25_p95_ms']} | "
             f"{r['hybrid_filtered_median_ms']} / {r['hybrid_filtered_p95_ms']} |"

@@ -19,9 +19,10 @@ def _settings(**kw: object) -> Settings:
 
 def test_factory_picks_the_backend() -> None:
     use = make_embedder(_settings(embedder="use"))
-    assert isinstance(use, UseEmbedder) and use.threads == cpu_count() and use.dim == 512
-    assert isinstance(make_embedder(_settings(embedder="use", embedder_threads=1)), UseEmbedder)
-    assert make_embedder(_settings(embedder="use", embedder_threads=1)).threads == 1  # type: ignore[attr-defined]
+    assert isinstance(use, UseEmbedder) and use.dim == 512
+    assert (use.threads_for(1), use.threads_for(256)) == (1, cpu_count())  # queries on one thread, batches on all
+    one = make_embedder(_settings(embedder="use", embedder_threads=1))
+    assert isinstance(one, UseEmbedder) and one.threads_for(256) == 1
     fake = make_embedder(_settings(embedder="fake:32"))
     assert isinstance(fake, FakeEmbedder) and fake.dim == 32 and fake.name == "fake-32"
     st = make_embedder(_settings(embedder="st:/no/such/model"))

