@@ -24,8 +24,8 @@ from simulator.transcript import Transcript
 
 FACT_KINDS = ("policy", "product", "size-chart", "faq", "sop", "other")
 SCRIPT_KIND = "script"
-_BIGRAM_FIT = 0.12  # share of the query's character bigrams a script line must contain to "fit"
-_EMBED_FIT = 0.45  # cosine a script line must reach with the question when an embedder is available
+_SEARCH_K = 8  # passages fetched per query, before filtering by kind
+_BIGRAM_FIT = 0.12  # share of the question's character bigrams a script line must contain to "fit" it
 _QUESTIONISH = re.compile(
     r"[?？]|吗|么|呢|多少|什么|怎么|哪|能不能|可以|可不可以|是不是|有没有|how|what|when|can|do you", re.I
 )
@@ -81,7 +81,7 @@ class GradingContext:
     injections: dict[int, list[tuple[int, int]]] = field(init=False)
     memo: dict[str, Any] = field(init=False, default_factory=dict)
     _acts: dict[int, set[Act]] = field(init=False, default_factory=dict)
-    _search: dict[tuple[str, str], list[Passage]] = field(init=False, default_factory=dict)
+    _search: dict[str, list[Passage]] = field(init=False, default_factory=dict)
     _vectors: dict[str, np.ndarray] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -159,13 +159,17 @@ class GradingContext:
     # -- knowledge -------------------------------------------------------------------------------------------
 
     def search(self, query: str, *, kind: str | Sequence[str], k: int = 3) -> list[Passage]:
-        """Retriever results for ``query`` (cached; empty without a retriever or on a blank query)."""
+        """Retriever results of the given kinds for ``query``.
+
+        One retriever call per distinct query (unfiltered, cached), filtered here by kind: the question's fact
+        passages and its 话术 lines come from the same search, which keeps grading fast with a real index.
+        """
         if self.retriever is None or not query.strip():
             return []
-        key = (query, kind if isinstance(kind, str) else ",".join(kind))
-        if key not in self._search:
-            self._search[key] = self.retriever.search(query, k, kind=kind, locale=self.locale)
-        return self._search[key]
+        if query not in self._search:
+            self._search[query] = self.retriever.search(query, _SEARCH_K, locale=self.locale)
+        kinds = {kind} if isinstance(kind, str) else set(kind)
+        return [p for p in self._search[query] if p.kind in kinds][:k]
 
     def question_passages(self) -> list[tuple[QuestionEvidence, list[Passage]]]:
         """For every customer question: the evidence row shown in the report and the passages retrieved."""
@@ -211,7 +215,8 @@ class GradingContext:
         if turn is not None:
             prompt = self.prompt_of(turn) if self.transcript.turns[turn].role == "agent" else turn
             question = self.texts[prompt] if prompt is not None else ""
-        query = " ".join(x for x in (question, topic) if x).strip()
+        # The customer's message alone, so every finding on a turn shares one (cached) search.
+        query = (question or topic).strip()
         if query:
             line = self._script_line(query)
             if line is not None:
@@ -230,13 +235,9 @@ class GradingContext:
                 line = line.strip(" -*>|\t")
                 if len(line) < 6 or line.startswith("#"):
                     continue
-                if self.embedder is not None:
-                    fit = self.similarity(query, line)
-                    ok = fit >= _EMBED_FIT
-                else:
-                    q = bigrams(query)
-                    fit = len(q & bigrams(line)) / max(1, len(q))
-                    ok = fit >= _BIGRAM_FIT
+                q = bigrams(query)
+                fit = len(q & bigrams(line)) / max(1, len(q))
+                ok = fit >= _BIGRAM_FIT
                 if ok and (best is None or fit > best[0]):
                     best = (fit, line, p.id)
         return Suggestion(best[1], f"script:{best[2]}") if best else None

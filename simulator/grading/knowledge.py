@@ -75,15 +75,11 @@ class KnowledgeScorer:
         statement = substitute(fact.statement, ctx.variables)
         threshold = self.meaning_threshold if ctx.embedder is not None else self.lexical_threshold
         invented = _invented_turns(ctx)
-        on_topic = [
-            i
-            for i in agents
-            if i not in invented
-            and (
-                any(k and k in normalise_text(ctx.texts[i]) for k in keywords)
-                or ctx.similarity(statement, ctx.texts[i]) >= threshold
-            )
-        ]
+        candidates = [i for i in agents if i not in invented]
+        on_topic = [i for i in candidates if any(k and k in normalise_text(ctx.texts[i]) for k in keywords)]
+        if not on_topic:
+            # Other words for the same fact: meaning decides (the embedder is only asked when keywords fail).
+            on_topic = [i for i in candidates if ctx.similarity(statement, ctx.texts[i]) >= threshold]
         # A fact may be spread over several replies (item price in one, total in the next): every number must
         # appear in some reply, and at least one reply must be on the fact's topic.
         stated = bool(on_topic) and all(any(number_present(n, ctx.texts[i]) for i in agents) for n in numbers)
