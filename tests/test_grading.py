@@ -45,6 +45,7 @@ class FakeRetriever:
 
 
 RETURNS = _passage("qinghe/policies/returns-7day#0", "7天无理由退货：签收之日起7天内，吊牌完好、未穿未洗可申请退货。")
+COMP = _passage("qinghe/policies/quality-issues#2", "小瑕疵先提供补偿（客服权限内红包/小额补偿 ≤ ¥20）")
 SCRIPT = _passage(
     "qinghe/scripts/returns-exchange#0",
     "## 退换货话术\n亲，签收7天内支持无理由退货哦，吊牌保持完好就可以～",
@@ -67,7 +68,7 @@ def chat(*lines: str, **kw) -> Transcript:
 
 @pytest.fixture(scope="module")
 def grader() -> Grader:
-    return Grader(Settings(), retriever=FakeRetriever([RETURNS, SCRIPT]))
+    return Grader(Settings(), retriever=FakeRetriever([RETURNS, COMP, SCRIPT]))
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +100,12 @@ def test_consistent_questioned_or_figureless_replies_are_never_accused(grader: G
     g = grader.grade(chat("这个能退货吗？", reply))
     kb = g.criterion("kb-consistent")
     assert kb is not None and not kb.findings
+
+
+def test_a_figure_within_a_stated_bound_is_not_a_contradiction(grader: Grader) -> None:
+    g = grader.grade(chat("有线头，质量问题能补偿吗？", "非常抱歉，先给您申请15元的小额补偿红包可以吗"))
+    kb = g.criterion("kb-consistent")
+    assert kb is not None and kb.status == "passed"
 
 
 def test_without_knowledge_or_scenario_knowledge_is_unscored_not_zero() -> None:

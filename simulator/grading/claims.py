@@ -86,6 +86,10 @@ _CLAIM_RE = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_RE = re.compile(r"[，,。！!？?；;\n]|\s/\s|(?<=[a-z])\.\s")
+_UPPER_BEFORE = re.compile(r"(≤|<=|<|不超过|不高于|最多|至多|最高|上限|up to|max\.?|maximum|within)\s*$", re.I)
+_UPPER_AFTER = re.compile(r"\s*(以内|以下|之内|内|封顶|or less|max)", re.I)
+_LOWER_BEFORE = re.compile(r"(≥|>=|>|超过|高于|至少|最少|不低于|over|at least|more than)\s*$", re.I)
+_LOWER_AFTER = re.compile(r"\s*(以上|起|or more|\+)", re.I)
 _QUESTION_RE = re.compile(r"[?？]|吗|么|是否|多少")
 
 
@@ -168,6 +172,12 @@ def extract_claims(text: str, lexicon: Lexicon) -> list[Claim]:
             hi = float(m.group("hi")) if m.group("hi") else lo
             if hi < lo:
                 continue
+            # Bounds: "≤ ¥20", "不超过20元", "20元以内", "7天内" are ranges from 0; "100元以上" is open above.
+            before, after = clause[max(0, m.start() - 4) : m.start()], clause[m.end() : m.end() + 3]
+            if _UPPER_BEFORE.search(before) or _UPPER_AFTER.match(after):
+                lo = 0.0
+            elif _LOWER_BEFORE.search(before) or _LOWER_AFTER.match(after):
+                hi = float("inf")
             negated = bool(negation.find(clause[: m.start()]))
             out.append(Claim(lo, hi, unit, anchors, clause.strip(), m.group(0).strip(), not (is_question or negated)))
     return out
