@@ -103,7 +103,7 @@ def test_consistent_questioned_or_figureless_replies_are_never_accused(grader: G
 
 
 def test_a_figure_within_a_stated_bound_is_not_a_contradiction(grader: Grader) -> None:
-    g = grader.grade(chat("有线头，质量问题能补偿吗？", "非常抱歉，先给您申请15元的小额补偿红包可以吗"))
+    g = grader.grade(chat("有线头，质量问题能补偿吗？", "非常抱歉，先给您申请15元的小额补偿红包，您看行吗"))
     kb = g.criterion("kb-consistent")
     assert kb is not None and kb.status == "passed"
 
