@@ -184,7 +184,7 @@ def overhead(base_url: str | None, turns: int) -> None:
             for s in en:
                 assert s.references is not None
                 timed = Timed(OpenAIChatModel(url, "smollm2", seed=1, temperature=0.3, timeout=120))
-                customer = LLMCustomer(s, timed, scripted=ScriptedCustomer(s, detector))  # type: ignore[arg-type]
+                customer = LLMCustomer(s, timed, scripted=ScriptedCustomer(s, detector), json_mode=False)  # type: ignore[arg-type]
                 session = Session.create(s, seed=1).bind(customer)
                 session.start()
                 for text in s.references.good.replies:

@@ -109,17 +109,26 @@ class LLMCustomer:
         model: Any :class:`~simulator.llm.base.ChatModel`.
         scripted: The scripted engine (planner and fallback); a default one when not given.
         max_tokens: Cap on the model's answer.
+        json_mode: Ask the endpoint for a JSON object (``response_format``). The answer is validated either way;
+            turn it off for servers where constrained decoding is slow (llama.cpp's grammar sampler on a busy CPU).
     """
 
     name = "llm"
 
     def __init__(
-        self, scenario: Scenario, model: ChatModel, *, scripted: ScriptedCustomer | None = None, max_tokens: int = 160
+        self,
+        scenario: Scenario,
+        model: ChatModel,
+        *,
+        scripted: ScriptedCustomer | None = None,
+        max_tokens: int = 160,
+        json_mode: bool = True,
     ):
         self._scenario = scenario
         self.model = model
         self.scripted = scripted or ScriptedCustomer(scenario)
         self.max_tokens = max_tokens
+        self.json_mode = json_mode
         self._numbers: dict[tuple[tuple[str, str], ...], set[str]] = {}
 
     @property
@@ -143,7 +152,9 @@ class LLMCustomer:
             prompt = messages if attempt == 0 else [*messages, *self._correction(reasons)]
             sink = ReplyStream(ctx.on_delta) if ctx.on_delta is not None and attempt == 0 else None
             try:
-                completion = self.model.complete(prompt, json_mode=True, max_tokens=self.max_tokens, on_delta=sink)
+                completion = self.model.complete(
+                    prompt, json_mode=self.json_mode, max_tokens=self.max_tokens, on_delta=sink
+                )
             except LLMError:
                 kind = "error"
                 break

@@ -41,7 +41,7 @@ def test_json_mode_gives_parseable_json(llm_server: Server) -> None:
     c = model(llm_server).complete(
         [ChatMessage("system", 'Answer with a JSON object {"reply": "..."}'), ChatMessage("user", "Hi")],
         json_mode=True,
-        max_tokens=40,
+        max_tokens=6,
     )
     # Grammar-constrained to JSON; it may still be cut off at max_tokens — which the customer treats as malformed.
     assert c.text.lstrip().startswith("{")
@@ -67,7 +67,9 @@ def test_nothing_listening_becomes_llm_error() -> None:
 def test_llm_customer_plays_a_scenario_to_its_outcome(llm_server: Server) -> None:
     s = load_scenario(REPO / "scenarios/qinghe/presale-size-hesitant-office.yaml")
     assert s.references is not None
-    session = play_replies(s, LLMCustomer(s, model(llm_server), max_tokens=60), s.references.good.replies)
+    session = play_replies(
+        s, LLMCustomer(s, model(llm_server), max_tokens=24, json_mode=False), s.references.good.replies
+    )
     assert session.outcome in s.references.good.expect_outcome
     customer = session.messages(Role.CUSTOMER)[1:]
     assert customer and all(t.source in (TurnSource.LLM, TurnSource.LLM_FALLBACK) for t in customer)
@@ -81,7 +83,7 @@ def test_llm_customer_plays_a_scenario_to_its_outcome(llm_server: Server) -> Non
 def test_endpoint_dying_mid_conversation_loses_nothing(own_server: Server) -> None:
     s = load_scenario(REPO / "scenarios/qinghe/presale-size-hesitant-office.yaml")
     m = OpenAIChatModel(own_server.base_url, "smollm2", timeout=10, retries=1, backoff=0.05)
-    session = Session.create(s, seed=1).bind(LLMCustomer(s, m, max_tokens=40))
+    session = Session.create(s, seed=1).bind(LLMCustomer(s, m, max_tokens=40, json_mode=False))
     session.start()
     session.reply("亲，您好～方便告诉我您的身高体重吗？")
     before = [t.model_dump() for t in session.turns]
