@@ -60,6 +60,34 @@ class LazyKnowledge:
         return [] if kb is None else list(kb.search(query, k, **filters))
 
 
+class SerialEmbedder:
+    """One forward pass at a time: the request threads share one embedder whose BLAS threads already use every
+    core, and concurrent passes on 2 cores were measured far slower than queued ones.
+
+    Args:
+        inner: The embedder to guard.
+    """
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The inner embedder's name (stored with the knowledge index)."""
+        return str(self.inner.name)
+
+    @property
+    def dim(self) -> int:
+        """Vector size."""
+        return int(self.inner.dim)
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        """Embed under the lock."""
+        with self._lock:
+            return self.inner.embed(texts)
+
+
 class OfflineEngine:
     """Scripted customer + offline grader with one shared embedder, act detector and knowledge base."""
 
@@ -78,7 +106,7 @@ class OfflineEngine:
                 if self._embedder is None:
                     from simulator.embedding.factory import make_embedder
 
-                    self._embedder = make_embedder(self.settings)
+                    self._embedder = SerialEmbedder(make_embedder(self.settings))
         return self._embedder
 
     def detector(self) -> Any:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -110,6 +111,9 @@ class Practice:
         self.clock = clock or (lambda: datetime.now(UTC))
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        # Grading costs far more CPU than a chat turn (it embeds many sentences), so it runs after the answer
+        # is sent, one at a time, instead of inside the request that ended the conversation.
+        self._grading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grading")
 
     # -- helpers --------------------------------------------------------------------------------------------
 
@@ -273,7 +277,7 @@ class Practice:
                         outcome=engine.outcome.value if engine.outcome else None,
                     )
             if engine.ended:
-                self.grade_quietly(session_id)
+                self._grading.submit(self.grade_quietly, session_id)
             return engine.ended
 
     # -- ending and grading ---------------------------------------------------------------------------------
@@ -303,7 +307,7 @@ class Practice:
             finish_session(
                 s, row, status=SessionStatus.ABANDONED if abandon else SessionStatus.FINISHED, outcome=outcome.value
             )
-        self.grade_quietly(session_id)
+        self._grading.submit(self.grade_quietly, session_id)
 
     def grade_quietly(self, session_id: str) -> bool:
         """:meth:`grade`, but a grader failure is logged instead of raised: the conversation has ended and been
@@ -316,9 +320,16 @@ class Practice:
             return False
 
     def grade(self, session_id: str, *, force: bool = False) -> bool:
-        """Grade a finished conversation (once, unless ``force``). Returns False when it cannot be graded."""
+        """Grade a finished conversation (once, unless ``force``). Returns False when it cannot be graded.
+
+        The report page calls this too: if the background grading is still running it waits for it.
+        """
         if self.grade_fn is None:
             return False
+        with self._lock(f"grade:{session_id}"):
+            return self._grade(session_id, force=force)
+
+    def _grade(self, session_id: str, *, force: bool) -> bool:
         with self.db.read() as s:
             row = get_session(s, session_id)
             if row is None or row.status == SessionStatus.ACTIVE.value:
