@@ -163,12 +163,12 @@ def _lazy(retriever: Retriever | Callable[[], Retriever | None] | None) -> Calla
         return lambda: None
     if hasattr(retriever, "search"):
         fixed = retriever
-        return lambda: fixed  # type: ignore[return-value]
+        return lambda: fixed
     cache: dict[str, Retriever | None] = {}
 
     def get() -> Retriever | None:
         if "r" not in cache:
-            cache["r"] = retriever()  # type: ignore[operator]
+            cache["r"] = retriever()
         return cache["r"]
 
     return get
@@ -263,7 +263,7 @@ def error_response(request: Request, status: int, message: str) -> Response:
 
 def _exception_handlers(app: FastAPI) -> None:
     def tr(request: Request, text: str) -> str:
-        return request.app.state.services.catalogues.gettext(text)  # type: ignore[no-any-return]
+        return request.app.state.services.catalogues.gettext(text)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

@@ -57,19 +57,19 @@ class Viewer:
 
 def services(request: Request) -> Services:
     """The app's services (database, catalogue, engine …)."""
-    return request.app.state.services  # type: ignore[no-any-return]
+    return request.app.state.services
 
 
 def cookie(request: Request) -> CookieSession:
     """The decoded session cookie."""
-    return request.scope["session"]  # type: ignore[no-any-return]
+    return request.scope["session"]
 
 
 def optional_viewer(request: Request) -> Viewer | None:
     """The logged-in user or ``None`` (a stale or forged cookie counts as logged out)."""
     cached = request.scope.get("sim_viewer", False)
     if cached is not False:
-        return cached  # type: ignore[no-any-return]
+        return cached
     sess = cookie(request)
     viewer: Viewer | None = None
     uid = sess.get("u")
@@ -82,7 +82,7 @@ def optional_viewer(request: Request) -> Viewer | None:
     return viewer
 
 
-def _require(role: Role):  # type: ignore[no-untyped-def]
+def _require(role: Role):
     def dependency(request: Request) -> Viewer:
         viewer = optional_viewer(request)
         if viewer is None:

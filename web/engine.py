@@ -47,7 +47,7 @@ class LazyKnowledge:
                         self._kb = kb
                     except SimulatorError as exc:
                         self._failed = str(exc)
-        return self._kb  # type: ignore[no-any-return]
+        return self._kb
 
     @property
     def failure(self) -> str | None:

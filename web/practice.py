@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -342,6 +342,7 @@ class Practice:
         except NotFound:
             return False
         transcript = transcript_of(row, turns)
+        assert self.grade_fn is not None  # checked by grade()
         result = self.grade_fn(transcript, entry.scenario).to_dict()
         with self.db.write() as s:
             save_grade(

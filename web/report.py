@@ -63,14 +63,16 @@ def build_report(
     for f in findings:
         if f.get("red_line"):
             red_lines.append(f)
-        target = by_index.get(f.get("turn")) if isinstance(f.get("turn"), int) else None
+        turn = f.get("turn")
+        target = by_index.get(turn) if isinstance(turn, int) else None
         if target is not None:
             if f not in target.findings:
                 target.findings.append(f)
         elif not f.get("red_line"):
             general.append(f)
     for q in questions:
-        target = by_index.get(q.get("turn")) if isinstance(q.get("turn"), int) else None
+        turn = q.get("turn")
+        target = by_index.get(turn) if isinstance(turn, int) else None
         if target is not None and q.get("passage_text"):
             target.questions.append(q)
 

@@ -41,7 +41,7 @@ def prepare(settings: Settings, *, echo: bool = True) -> None:
         _ensure_index(settings, say)
 
 
-def _ensure_index(settings: Settings, say) -> None:  # type: ignore[no-untyped-def]
+def _ensure_index(settings: Settings, say) -> None:
     from simulator.knowledge.base import IndexMissing, KnowledgeBase
 
     kb = KnowledgeBase.open(settings)

@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
     user_app = typer.Typer(help="Manage accounts of the web app.", no_args_is_help=True)
     app.add_typer(user_app, name="user")
 
-    def _db():  # type: ignore[no-untyped-def]
+    def _db():
         from simulator.store import open_database
 
         settings = Settings()

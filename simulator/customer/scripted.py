@@ -20,7 +20,7 @@ Everything is a function of (seed, state, transcript, reply): no hidden randomne
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from simulator.acts import ActDetector, DetectContext, normalise_text, substitute
@@ -222,7 +222,7 @@ class ScriptedCustomer:
         ]
 
     def choose_beat(
-        self, reply: str, acts: Sequence[Act], state: CustomerState, variables: dict[str, str]
+        self, reply: str, acts: Sequence[Act], state: CustomerState, variables: Mapping[str, str]
     ) -> Beat | None:
         """The beat that fires for ``reply``: highest priority among matching eligible beats, then file order."""
         best: Beat | None = None
@@ -233,7 +233,7 @@ class ScriptedCustomer:
                 best = beat
         return best
 
-    def asked_facts(self, reply: str, variables: dict[str, str]) -> list[KnownFact]:
+    def asked_facts(self, reply: str, variables: Mapping[str, str]) -> list[KnownFact]:
         """Known facts whose ``ask_keywords`` appear in the reply, in scenario order (the caller checks it asks)."""
         norm = normalise_text(reply)
         return [
@@ -243,6 +243,6 @@ class ScriptedCustomer:
         ]
 
     @staticmethod
-    def fact_line(fact: KnownFact, seed: int, variables: dict[str, str]) -> str:
+    def fact_line(fact: KnownFact, seed: int, variables: Mapping[str, str]) -> str:
         """How the customer states a fact (a ``say`` variant, or the value)."""
         return substitute(pick(fact.say, seed, f"fact:{fact.key}") if fact.say else fact.value, variables)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from simulator.grading.result import QuestionEvidence, Suggestion
 from simulator.knowledge.passage import Passage, Retriever
 from simulator.scenario.model import Act, Scenario
 from simulator.transcript import Transcript
+
+if TYPE_CHECKING:
+    from simulator.acts import DetectContext
 
 FACT_KINDS = ("policy", "product", "size-chart", "faq", "sop", "other")
 SCRIPT_KIND = "script"
@@ -34,7 +37,7 @@ _QUESTIONISH = re.compile(
 class ActSource(Protocol):
     """Recognises what a reply does (``simulator.acts.ActDetector`` in practice)."""
 
-    def detect(self, reply: str, context: object | None = None) -> list[Act]:
+    def detect(self, reply: str, context: DetectContext | None = None) -> list[Act]:
         """The acts ``reply`` performs."""
         ...
 

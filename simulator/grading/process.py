@@ -116,8 +116,7 @@ class ProcessScorer:
                 ),
             )
             return deduct(D, step.id, title, step.points, [f])
-        early = [(b, first.get(b)) for b in step.before]
-        early = [(b, t) for b, t in early if t is not None and t < at]
+        early = [(b, t) for b in step.before if (t := first.get(b)) is not None and t < at]
         if early:
             b, t = early[0]
             f = evidence_finding(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from simulator.grading.context import GradingContext
-from simulator.grading.lexicon import Hit, compile_entry
+from simulator.grading.lexicon import Hit, LexiconRedLine, compile_entry
 from simulator.grading.result import Finding, Source
 from simulator.grading.scorer import evidence_finding
 from simulator.scenario.model import Dimension, RedLineKind
@@ -47,7 +47,8 @@ def red_line_findings(ctx: GradingContext) -> list[Finding]:
     out: list[Finding] = []
     rules: list[tuple[str, RedLineKind, str, list[re.Pattern[str]], str]] = [
         (r.id, r.rule.kind, r.note, r.patterns, "rule")
-        for r in ctx.lexicon.red_lines  # type: ignore[union-attr]
+        for r in ctx.lexicon.red_lines
+        if isinstance(r.rule, LexiconRedLine)
     ]
     if ctx.scenario:
         for rl in ctx.scenario.expectations.red_lines:

@@ -62,7 +62,7 @@ def evidence_finding(
 
 def rule_hits(ctx: GradingContext, rules: list[CompiledRule], turns: list[int]) -> list[tuple[int, CompiledRule, Hit]]:
     """Every (turn, rule, hit) for the rules over the given turns (masked text)."""
-    out = []
+    out: list[tuple[int, CompiledRule, Hit]] = []
     for i in turns:
         for r in rules:
             out.extend((i, r, h) for h in r.find(ctx.texts[i]))

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import httpx
 import openai
 
 from simulator.llm.base import ChatMessage, Completion, LLMError
@@ -31,7 +30,8 @@ class OpenAIChatModel:
         temperature: Sampling temperature.
         seed: Sampling seed, for endpoints that honour it.
         stream: Stream responses (needed for time-to-first-token and live typing in the web app).
-        http_client: A custom ``httpx.Client`` (proxies, tests with a mock transport).
+        http_client: A custom client of the httpx family the installed openai package uses (proxies, tests
+            with a mock transport).
     """
 
     def __init__(
@@ -46,7 +46,7 @@ class OpenAIChatModel:
         temperature: float = 0.7,
         seed: int | None = None,
         stream: bool = True,
-        http_client: httpx.Client | None = None,
+        http_client: Any = None,
     ):
         self.base_url = base_url
         self.model = model

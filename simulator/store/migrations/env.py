@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from simulator.store.models import Base
 
 target_metadata = Base.metadata
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -26,6 +26,8 @@ if connection is not None:
     _run(connection)
 else:  # `alembic -x url=… upgrade head` from a shell
     url = context.get_x_argument(as_dictionary=True).get("url") or context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("no database URL: run `alembic -x url=sqlite:///path/to/db upgrade head`")
     engine = create_engine(url)
     with engine.begin() as conn:
         _run(conn)
