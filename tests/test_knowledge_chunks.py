@@ -97,7 +97,7 @@ def test_plain_markdown_without_front_matter(tmp_path: Path) -> None:
     assert doc.id == "guides/setup"
     assert chunks[0].heading_path == () and chunks[0].text == "Intro before any heading."
     assert chunks[1].heading_path == ("Title",)
-    assert (chunks[0].kind, chunks[0].tier, chunks[0].locale) == ("other", "掌握", "zh-CN")
+    assert (chunks[0].kind, chunks[0].tier, chunks[0].locale) == ("other", "掌握", "en")  # detected from the English text
 
 
 def test_headings_only_document_has_no_chunks(tmp_path: Path) -> None:
@@ -110,3 +110,15 @@ def test_content_hash_changes_with_content_and_path(tmp_path: Path) -> None:
     edited = chunk_document(_doc(tmp_path, "# A\n\ntext!\n", name="a.md"))[0].doc_sha
     moved = chunk_document(_doc(tmp_path, "# A\n\ntext\n", name="b.md"))[0].doc_sha
     assert a == same and len({a, edited, moved}) == 3
+
+
+def test_locale_without_front_matter_is_detected_from_the_text(tmp_path: Path) -> None:
+    from simulator.knowledge.documents import detect_locale
+
+    assert detect_locale("# Warranty\n\nFrames carry a lifetime warranty for the original owner.") == "en"
+    assert detect_locale("# 车铃\n\n铃声变小怎么办？拧紧 M4 螺丝，检查 Acme 铃盖。") == "zh-CN"
+    plain = Path(__file__).parent / "data" / "knowledge_plain"
+    doc, _ = load_document(plain / "guides" / "warranty.md", plain)
+    assert doc is not None and doc.locale == "en"
+    doc, _ = load_document(plain / "车铃.md", plain)
+    assert doc is not None and doc.locale == "zh-CN"

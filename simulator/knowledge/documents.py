@@ -22,6 +22,8 @@ from simulator.scenario.yamlsource import read_yaml
 
 MAX_DOC_BYTES = 2_000_000
 DOC_SUFFIXES = (".md", ".markdown")
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 _FM_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)---[ \t]*(?:\r?\n|\Z)", re.S)
 
 
@@ -47,7 +49,9 @@ class DocumentMeta(BaseModel):
     kind: DocKind = Field(default=DocKind.OTHER, description="product, size-chart, policy, script, faq, sop.")
     tier: Tier = Field(default=Tier.MASTER, description="必会, 掌握 or 了解.")
     tags: list[str] = Field(default_factory=list, description="Free labels for filtering.")
-    locale: str = Field(default="zh-CN", description="zh-CN or en.")
+    locale: str | None = Field(
+        default=None, description="zh-CN or en; default: detected from the text (Chinese characters → zh-CN)."
+    )
     shop: str = Field(default="", description="Which shop the document belongs to.")
 
 
@@ -138,7 +142,7 @@ def load_document(path: Path, root: Path) -> tuple[Document | None, list[Problem
             kind=meta.kind,
             tier=meta.tier,
             tags=list(meta.tags),
-            locale=meta.locale,
+            locale=meta.locale or detect_locale(body),
             shop=meta.shop,
             path=shown,
             body=body,
@@ -209,3 +213,12 @@ def load_documents(paths: Iterable[Path | str]) -> DocumentSet:
             continue
         result.documents[doc.id] = doc
     return result
+
+
+def detect_locale(text: str) -> str:
+    """``zh-CN`` when Chinese characters are at least as many as Latin words, else ``en``.
+
+    A Chinese character carries about as much as an English word, so a Chinese page with product codes and
+    English brand names stays zh-CN, and an English page quoting a Chinese term stays en.
+    """
+    return "zh-CN" if len(_CJK_CHAR.findall(text)) >= len(_LATIN_WORD.findall(text)) else "en"

@@ -147,10 +147,14 @@ class ChunkStore:
     # ---- collection lifecycle -------------------------------------------------------------------------
     def existing_metadata(self) -> dict[str, Any] | None:
         """Metadata of the collection if it exists, without creating it."""
+        from chromadb.errors import NotFoundError
+
         try:
             col = self.client.get_collection(self.name, embedding_function=self._ef)
-        except Exception:  # chromadb raises NotFoundError or ValueError depending on version and client
+        except (NotFoundError, ValueError):  # ValueError: older chromadb for a missing collection
             return None
+        except Exception as exc:  # connection refused, server error: say so instead of "no index"
+            raise ConfigError(f"cannot read collection '{self.name}' from chromadb: {exc}") from exc
         return dict(col.metadata or {})
 
     def collection(self) -> Any:
