@@ -4,8 +4,11 @@ set -euo pipefail
 BIN=.venv/bin
 echo "== lint"
 $BIN/ruff check simulator web tests bench
+$BIN/mypy
 echo "== scenarios and knowledge validate"
 $BIN/simulator validate --references
+echo "== reference trainees through customer and grader (simulator check)"
+$BIN/simulator check
 echo "== fast suite"
 $BIN/pytest -q -p no:cacheprovider
 echo "== slow, browser and llm suites"
