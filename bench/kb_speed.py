@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(r)
             print(json.dumps(r, ensure_ascii=False), file=sys.stderr, flush=True)
     print(
-        "| chunks | docs | build s (embed / store / index) | load s | hybrid p50 / p95 ms | "
+        "| chunks | docs | load avg | build s (embed / store / index) | load s | hybrid p50 / p95 ms | "
         "vector p50 / p95 | BM25 p50 / p95 | hybrid+filters p50 / p95 |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
