@@ -240,3 +240,13 @@ def test_lexicon_problems_point_at_the_line(tmp_path: Path) -> None:
 def test_shipped_lexicons_validate() -> None:
     for name in ("zh-CN", "en"):
         assert load_lexicon(REPO / "scenarios" / "rules" / f"{name}.yaml").locale == name
+
+
+def test_the_scenarios_own_documents_answer_its_questions_first(scenario) -> None:
+    skirt = _passage("qinghe/products/sk901-pleated-skirt#6", "这条裙子165穿什么码？看腰围选码", kind="product")
+    dress = _passage("qinghe/products/d101-floral-dress#5", "D101 尺码：165穿M码，裙长", kind="product")
+    grader = Grader(Settings(), retriever=FakeRetriever([skirt, dress]))
+    question = chat("这条碎花裙子我165穿什么码呀", "亲，您好～方便说下身高体重吗？")
+    assert grader.grade(question).questions[0].doc_id == skirt.doc_id  # no scenario: retrieval order
+    assert dress.doc_id in scenario.knowledge
+    assert grader.grade(question, scenario).questions[0].doc_id == dress.doc_id

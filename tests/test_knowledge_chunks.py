@@ -97,7 +97,7 @@ def test_plain_markdown_without_front_matter(tmp_path: Path) -> None:
     assert doc.id == "guides/setup"
     assert chunks[0].heading_path == () and chunks[0].text == "Intro before any heading."
     assert chunks[1].heading_path == ("Title",)
-    assert (chunks[0].kind, chunks[0].tier, chunks[0].locale) == ("other", "掌握", "en")  # detected from the English text
+    assert (chunks[0].kind, chunks[0].tier, chunks[0].locale) == ("other", "掌握", "en")  # detected from the text
 
 
 def test_headings_only_document_has_no_chunks(tmp_path: Path) -> None:

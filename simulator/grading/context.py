@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -170,9 +171,21 @@ class GradingContext:
         if self.retriever is None or not query.strip():
             return []
         if query not in self._search:
-            self._search[query] = self.retriever.search(query, _SEARCH_K, locale=self.locale)
+            found = self.retriever.search(query, _SEARCH_K, locale=self.locale)
+            # The scenario says which documents it is about: a buyer asking about "这条碎花裙子" means the
+            # scenario's dress, not the pleated skirt that shares the word 裙. Those documents' passages go first
+            # (in retrieval order); the rest follow, still available for contradictions and 话术.
+            mine = self.scenario_documents
+            self._search[query] = sorted(found, key=lambda p: p.doc_id not in mine) if mine else found
         kinds = {kind} if isinstance(kind, str) else set(kind)
         return [p for p in self._search[query] if p.kind in kinds][:k]
+
+    @cached_property
+    def scenario_documents(self) -> frozenset[str]:
+        """Knowledge document ids the scenario names: its ``knowledge`` list and its required facts' sources."""
+        if self.scenario is None:
+            return frozenset()
+        return frozenset(self.scenario.knowledge) | {f.source for f in self.scenario.expectations.facts}
 
     def question_passages(self) -> list[tuple[QuestionEvidence, list[Passage]]]:
         """For every customer question: the evidence row shown in the report and the passages retrieved."""
