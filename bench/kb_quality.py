@@ -43,13 +43,15 @@ def load_queries(path: Path) -> list[dict[str, object]]:
     return rows
 
 
-def evaluate(kb: KnowledgeBase, queries: list[dict[str, object]], mode: Mode) -> dict[str, object]:
+def evaluate(
+    kb: KnowledgeBase, queries: list[dict[str, object]], mode: Mode, per_doc: int | None = None
+) -> dict[str, object]:
     """Recall@1, recall@5, MRR and the missed questions for one mode."""
     r1 = r5 = rr = 0.0
     misses = []
     for row in queries:
         relevant = set(row["relevant"])  # type: ignore[call-overload]
-        passages = kb.search(str(row["q"]), MRR_DEPTH, mode=mode)
+        passages = kb.search(str(row["q"]), MRR_DEPTH, mode=mode, max_per_doc=per_doc)
         rank = next((n for n, p in enumerate(passages, start=1) if p.doc_id in relevant), None)
         r1 += rank == 1
         r5 += rank is not None and rank <= 5
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--misses", action="store_true", help="List the questions hybrid search missed (top 5).")
     ap.add_argument("--json", type=Path, help="Also write the results as JSON.")
     ap.add_argument("--half", choices=["odd", "even"], help="Only odd or even lines of each set (to check a change).")
+    ap.add_argument("--per-doc", type=int, help="At most N passages per document (default: no limit).")
     ap.add_argument("--no-synonyms", action="store_true", help="Ablation: no colloquial synonym expansion.")
     ap.add_argument("--no-language-preference", action="store_true", help="Ablation: no query-language preference.")
     ap.add_argument("--rrf-k", type=float, default=Fusion.k, help="RRF constant (default %(default)s).")
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.half:
                     queries = queries[0::2] if args.half == "odd" else queries[1::2]
                 for mode in MODES:
-                    r = evaluate(kb, queries, mode)
+                    r = evaluate(kb, queries, mode, args.per_doc)
                     results.append({"embedder": kb.embedder.name, "set": name, "mode": mode, **r})
                     print(
                         f"| {kb.embedder.name} | {name} | {mode} | {r['n']} | {r['recall@1']:.3f} | "

@@ -215,9 +215,11 @@ class TechniqueScorer:
             handled += 1
             text = " ".join(ctx.texts[a] for a in answers)
             acts = set().union(*(ctx.acts_of(a) for a in answers))
+            # Looking into it (asking, checking the order, a screenshot) handles an objection too; blaming or
+            # snapping at the buyer never does, whatever else the reply says.
             addresses = (
                 meaningful_length(text) >= 6
-                and Act.CURT not in acts
+                and not acts & {Act.CURT, Act.BLAME, Act.RUDE}
                 and (
                     acts
                     & {
@@ -229,6 +231,10 @@ class TechniqueScorer:
                         Act.EMPATHISE,
                         Act.ANSWER,
                         Act.RECOMMEND,
+                        Act.ASK,
+                        Act.VERIFY_ORDER,
+                        Act.CHECK_LOGISTICS,
+                        Act.ESCALATE,
                     }
                     or any(ctx.lexicon.cue(c)(text) for c in ("reassure", "benefit", "feature", "empathy"))
                 )
