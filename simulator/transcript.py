@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -78,8 +79,56 @@ def _explain(exc: ValidationError) -> str:
     return "; ".join(parts) + ' — expected {"id": …, "turns": [{"role": "customer"|"agent", "text": …}]}'
 
 
+def _seconds(value: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"turn time {value!r} is neither seconds nor an ISO 8601 timestamp") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _exported(data: dict[str, Any]) -> dict[str, Any]:
+    """The minimal form of what this project itself writes: a stored session (``turns`` with notices and ISO
+    timestamps, ``scenario_id``) or ``simulator play --json`` (``transcript``, ``scenario_id``, ``outcome``)."""
+    if "turns" not in data and isinstance(data.get("transcript"), list):
+        session: dict[str, Any] = data["session"] if isinstance(data.get("session"), dict) else {}
+        data = {**data, "turns": data["transcript"], "id": data.get("id") or session.get("id")}
+        if session.get("status") == "active":
+            data.setdefault("complete", False)
+    if "scenario" not in data and isinstance(data.get("scenario_id"), str):
+        data = {**data, "scenario": data["scenario_id"]}
+    if data.get("id") is None:
+        data = {k: v for k, v in data.items() if k != "id"}
+    turns = data.get("turns")
+    if not isinstance(turns, list):
+        return data
+    # Notices and actions are not messages; timestamps become seconds since the first one.
+    messages = [
+        t
+        for t in turns
+        if not (isinstance(t, dict) and (t.get("role") == "system" or t.get("kind") not in (None, "message")))
+    ]
+    messages = [
+        {**t, "beat": t["beat_id"]} if isinstance(t, dict) and "beat" not in t and "beat_id" in t else t
+        for t in messages
+    ]
+    stamps = [t["at"] for t in messages if isinstance(t, dict) and isinstance(t.get("at"), str)]
+    if stamps:
+        t0 = min(_seconds(a) for a in stamps)
+        messages = [
+            {**t, "at": round((_seconds(t["at"]) - t0).total_seconds(), 3)}
+            if isinstance(t, dict) and isinstance(t.get("at"), str)
+            else t
+            for t in messages
+        ]
+    return {**data, "turns": messages}
+
+
 def parse_transcript(data: Any, *, default_id: str) -> Transcript:
-    """Validate one decoded JSON value as a transcript (a bare list of turns is accepted too).
+    """Validate one decoded JSON value as a transcript.
+
+    Accepted besides the minimal form: a bare list of turns, a stored session and ``simulator play --json``
+    output (notices skipped, ISO 8601 ``at`` turned into seconds since the first turn).
 
     Raises:
         ValueError: with a message saying what is wrong.
@@ -88,6 +137,7 @@ def parse_transcript(data: Any, *, default_id: str) -> Transcript:
         data = {"id": default_id, "turns": data}
     if not isinstance(data, dict):
         raise ValueError(f"a transcript is a JSON object, not {type(data).__name__}")
+    data = _exported(data)
     if "id" not in data:
         data = {**data, "id": default_id}
     try:

@@ -100,3 +100,14 @@ def test_empty_replies_file(tmp_path: Path) -> None:
         app, ["play", "presale-size-hesitant-office", "--replies", str(write(tmp_path, "# only"))]
     )
     assert result.exit_code != 0 and "has no replies" in str(result.exception)
+
+
+def test_a_scenario_is_found_by_id_whatever_its_file_is_called(tmp_path: Path, pack: Path) -> None:
+    from simulator.errors import NotFound
+    from simulator.scenario.loader import find_scenario
+
+    assert find_scenario("presale-size-hesitant-office", [pack]).path.name == EXAMPLE.name  # by file name
+    (pack / EXAMPLE.name).rename(pack / "renamed.yaml")
+    assert find_scenario("presale-size-hesitant-office", [pack]).path.name == "renamed.yaml"  # by loading all
+    with pytest.raises(NotFound, match="presale-size-hesitant-office"):
+        find_scenario("presale-size-hesitant", [pack])

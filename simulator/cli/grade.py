@@ -33,14 +33,12 @@ def resolve_scenario(name: str | None, settings: Settings, cache: dict[str, obje
         return None
     if name in cache:
         return cache[name]
-    from simulator.scenario.loader import load_scenario, load_scenarios
+    from simulator.scenario.loader import find_scenario, load_scenario
 
     if name.endswith((".yaml", ".yml")) or Path(name).is_file():
         scenario = load_scenario(name)
     else:
-        if "__set__" not in cache:
-            cache["__set__"] = load_scenarios([settings.scenarios_dir])
-        scenario = cache["__set__"].get(name)  # type: ignore[attr-defined]
+        scenario = find_scenario(name, [settings.scenarios_dir]).scenario
     cache[name] = scenario
     return scenario
 

@@ -14,7 +14,8 @@ from rich.panel import Panel
 from simulator.customer import make_customer, play_replies
 from simulator.embedding.factory import make_embedder
 from simulator.errors import NotFound, SimulatorError
-from simulator.scenario import load_scenario, load_scenarios
+from simulator.scenario import load_scenario
+from simulator.scenario.loader import find_scenario
 from simulator.scenario.model import Scenario
 from simulator.session import Role, Session, SessionKind, Turn, TurnKind, scenario_digest
 from simulator.settings import Settings
@@ -30,9 +31,8 @@ def resolve(ref: str, scenarios_dir: Path) -> tuple[Scenario, str]:
         if not path.is_file():
             raise NotFound(f"no scenario file {ref} — check the path, or pass a scenario id")
         return load_scenario(path), scenario_digest(path.read_bytes())
-    found = load_scenarios([scenarios_dir])
-    scenario = found.get(ref)
-    return scenario, scenario_digest(found.scenarios[ref].path.read_bytes())
+    found = find_scenario(ref, [scenarios_dir])
+    return found.scenario, scenario_digest(found.path.read_bytes())
 
 
 def read_replies(path: Path) -> list[str]:
