@@ -5,9 +5,10 @@ two committed steps so that nothing the trainee saw acknowledged can be lost:
 
 1. :meth:`Practice.submit` stores the trainee's message as a turn and commits; only then does the page show it
    as sent.
-2. :meth:`Practice.respond` (requested by the typing indicator) runs the customer outside any transaction,
-   then appends the customer's turns and the new engine state in one transaction. It is idempotent: after a
-   crash between 1 and 2, reopening the page finds the pending message and answers it.
+2. :meth:`Practice.respond` (requested by the typing indicator, streamed or not) runs the customer outside any
+   transaction, then appends the customer's turns and the new engine state in one transaction. It is
+   idempotent: after a crash between 1 and 2, reopening the page finds the pending message and answers it;
+   two requests for the same pending message (a stream and its fallback, two tabs) produce one answer.
 
 The whole :class:`~simulator.session.Session` (JSON) is saved with every step in ``sessions.customer_state``,
 so any instance can continue any conversation.
@@ -114,6 +115,10 @@ class Practice:
         # Grading costs far more CPU than a chat turn (it embeds many sentences), so it runs after the answer
         # is sent, one at a time, instead of inside the request that ended the conversation.
         self._grading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grading")
+        # Streamed customer turns run here rather than in the request's task: a browser that disconnects
+        # cancels the request, but the thread carries the turn on to its commit (and interpreter exit waits for
+        # it). Turns mostly wait on the model endpoint, so many may run at once.
+        self.answering = ThreadPoolExecutor(max_workers=32, thread_name_prefix="customer")
 
     # -- helpers --------------------------------------------------------------------------------------------
 
@@ -241,8 +246,14 @@ class Practice:
 
     # -- the customer's turn --------------------------------------------------------------------------------
 
-    def respond(self, session_id: str) -> bool:
-        """Answer the pending trainee message, if any. Returns True when the conversation ended now."""
+    def respond(self, session_id: str, *, on_delta: Callable[[str], None] | None = None) -> bool:
+        """Answer the pending trainee message, if any. Returns True when the conversation ended now.
+
+        Args:
+            session_id: The conversation.
+            on_delta: Receives the customer's text as the model streams it (called from this thread). It is
+                provisional: the committed turn may differ (a fallback to the scripted line).
+        """
         with self._lock(session_id):
             with self.db.read() as s:
                 row = get_session(s, session_id)
@@ -257,7 +268,7 @@ class Practice:
             agent = pending[0]
             entry = self.catalogue.get(row.scenario_id)
             engine.bind(self.customer_factory(entry.scenario), clock=self.clock)
-            new = engine.reply(agent.text, at=_aware(agent.created_at))
+            new = engine.reply(agent.text, at=_aware(agent.created_at), on_delta=on_delta)
             # The customer's words exist from now on (the response timer of the next reply starts here), not
             # from the moment the trainee pressed send.
             now = self.clock()

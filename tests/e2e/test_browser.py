@@ -6,6 +6,7 @@ Run: ``.venv/bin/pytest -m browser tests/e2e`` (needs ``scripts/system-deps.sh``
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -104,6 +105,14 @@ def login(page, base: str, user: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_url(re.compile(r".*/$"))
 
 
+def wait_for(page, ready, what: str, seconds: float = 10) -> None:  # type: ignore[no-untyped-def]
+    """Poll ``ready()``, which reads what route handlers collect (they only run while Playwright waits)."""
+    deadline = time.monotonic() + seconds
+    while not ready():
+        assert time.monotonic() < deadline, what
+        page.wait_for_timeout(50)
+
+
 def good_replies() -> list[str]:
     from simulator.scenario import load_scenario
 
@@ -116,6 +125,8 @@ def test_trainee_practises_and_gets_a_report(server: str, browser) -> None:  # t
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    answers: list[str] = []  # how the page asked for the customer's answers
+    page.on("request", lambda r: answers.append(r.url) if r.method == "POST" and "/customer" in r.url else None)
     page.goto(server + "/login")
     shot(page, "01-login-zh")
     login(page, server, "xiaoman")
@@ -152,6 +163,7 @@ def test_trainee_practises_and_gets_a_report(server: str, browser) -> None:  # t
             shot(page, "03-chat-zh")
     page.wait_for_selector("#composer.closed", timeout=30_000)
     assert "已下单" in page.inner_text("#composer")
+    assert answers and all(u.endswith("/customer/stream") for u in answers), answers  # streamed, no fallback
     shot(page, "04-chat-ended-zh")
 
     page.click("#composer a.button")
@@ -223,8 +235,56 @@ def test_phone_chat_layout(server: str, browser) -> None:  # type: ignore[no-unt
     page.wait_for_selector(".turn.customer .bubble")
     page.fill("#reply-text", "亲，您好～请问您的身高体重是多少呢？")
     page.click("#send")
+    # the answer, not just the moment before the reply's acknowledgement put the typing indicator in
+    page.wait_for_function("document.querySelectorAll('.turn.customer:not(.typing)').length > 1", timeout=30_000)
     page.wait_for_selector("#typing", state="detached", timeout=30_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 400
     assert page.locator("#send").is_visible()
     shot(page, "12-chat-phone")
     phone.close()
+
+
+def test_streamed_text_grows_then_the_committed_turn_replaces_it(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    """Deltas show as a growing bubble (as text, even markup); when the stream breaks, the plain request takes
+    over and the committed turn replaces the provisional text. The stream is stubbed: the scripted customer
+    the server runs here answers at once, in one piece."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", bypass_csp=True)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    provisional = "我想再问一下 <img src=x onerror=alert(2)>"
+    body = "".join(
+        f"event: delta\ndata: {json.dumps({'text': piece}, ensure_ascii=False)}\n\n"
+        for piece in (provisional[:6], provisional[6:])
+    )
+    streams: list[object] = []
+    held: list[object] = []
+    page.route("**/customer/stream", lambda route: streams.append(route))
+    page.route("**/customer", lambda route: held.append(route))  # the fallback waits until we have looked
+    login(page, server, "ajie")
+    page.locator("article[data-scenario='presale-skirt-waist-student'] button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/chat/"))
+    page.wait_for_selector(".turn.customer .bubble")
+    page.fill("#reply-text", "亲，您好～请问您平时穿什么尺码呢？")
+    page.press("#reply-text", "Enter")
+    wait_for(page, lambda: streams, "the page did not ask for the stream")
+    page.wait_for_timeout(1000)  # past the typing delay: htmx's own request was due, and held back
+    assert not held
+    streams[0].fulfill(  # type: ignore[attr-defined]
+        status=200,
+        headers={"content-type": "text/event-stream; charset=utf-8"},
+        body=body + 'event: error\ndata: {"message": "broken"}\n\n',  # the model's stream breaks
+    )
+    page.wait_for_selector("#typing.streaming")
+    assert page.inner_text("#typing .bubble") == provisional
+    assert page.locator("#log img").count() == 0 and page.locator("#send").is_disabled()
+    wait_for(page, lambda: held, "the page did not fall back to the plain request")
+    shot(page, "13-chat-streaming")
+    held[0].continue_()  # type: ignore[attr-defined]
+    page.wait_for_selector("#typing", state="detached", timeout=30_000)
+    last = page.locator(".turn.customer .bubble").last.inner_text()
+    assert last and "<img" not in last and "我想再问一下" not in last
+    page.wait_for_selector("#send:enabled", timeout=5_000)  # once htmx has settled the swap
+    assert page.locator("#log img").count() == 0
+    assert not errors, errors
+    ctx.close()

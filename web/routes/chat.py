@@ -1,23 +1,36 @@
 """The chat page and its htmx fragments: send a reply, receive the customer's answer, end, search knowledge.
 
-Why htmx requests and not SSE for the customer's messages: the trainee's reply is committed and acknowledged
-by one short POST; the typing indicator it returns then asks for the customer's answer with a second POST,
-which produces it, commits it and returns it. Each step is a plain request — idempotent, resumable after a
-restart (the indicator simply asks again), trivially load-balanced across instances and measurable by the
-load benchmark — and nothing holds a connection open between messages. See docs/web.md.
+The trainee's reply is committed and acknowledged by one short POST; the typing indicator it returns then
+asks for the customer's answer. Two ways, same result:
+
+- ``POST /chat/{id}/customer/stream`` (what the page's JavaScript uses): the customer's words as they are
+  produced, then the committed turn as the ``_answer.html`` fragment — Server-Sent Events, see
+  :mod:`web.stream`. It is a POST read with ``fetch``, not an ``EventSource`` (which the htmx SSE extension
+  uses): an EventSource can only GET, cannot send the CSRF header, and reconnects on its own, while producing
+  a turn is a state change that must be asked for once, with the token. The SSE framing still lets proxies
+  and tools recognise a stream and not buffer it.
+- ``POST /chat/{id}/customer`` (htmx; the fallback when streaming is unavailable or fails): produces the
+  answer, commits it and returns the same fragment in one response.
+
+Either is idempotent and resumable after a restart or a dropped connection (the indicator simply asks again;
+the answer is produced once, under the per-conversation lock in :mod:`web.practice`), trivially
+load-balanced across instances, measurable by the load benchmark (which asks the plain endpoint), and nothing
+holds a connection open between messages. See docs/web.md.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from simulator.errors import NotFound
 from simulator.store.models import SessionKind, TurnRole
 from web.auth import TraineeDep, Viewer, services
 from web.practice import ChatState, PracticeError
+from web.stream import HEADERS, MEDIA_TYPE, answer_events
 from web.views import is_htmx, render
 
 router = APIRouter()
@@ -112,21 +125,54 @@ def customer_turn(
     if state.pending:
         svc.practice.respond(state.row.id)
         state = svc.practice.state(state.row.id)
-    new = [t for t in state.turns if t.seq > after]
+    return render(request, "_answer.html", _answer_context(state, after))
+
+
+@router.post("/chat/{session_id}/customer/stream")
+def customer_stream(
+    request: Request,
+    session_id: str,
+    after: Annotated[int, Form(ge=0)] = 0,
+    viewer: Viewer = TraineeDep,
+) -> Response:
+    """The customer's answer as Server-Sent Events: ``delta`` pieces as produced, then the committed ``turn``.
+
+    Access is checked before the stream starts (a stranger's conversation is a plain 404).
+    """
+    svc = services(request)
+    practice = svc.practice
+    state = _own(request, session_id, viewer)
+    gettext = svc.catalogues.gettext
+
+    def job(on_delta: Callable[[str], None]) -> str:
+        current = state
+        if current.pending:
+            practice.respond(current.row.id, on_delta=on_delta)
+            current = practice.state(current.row.id)
+        body = render(request, "_answer.html", _answer_context(current, after)).body
+        return bytes(body).decode("utf-8")
+
+    def failed(exc: BaseException) -> str:
+        if isinstance(exc, NotFound):
+            return gettext("Not found.")
+        return gettext("Something went wrong on our side. Please try again.")
+
+    events = answer_events(job, practice.answering, failed=failed)
+    return StreamingResponse(events, media_type=MEDIA_TYPE, headers=HEADERS)
+
+
+def _answer_context(state: ChatState, after: int) -> dict[str, object]:
+    """What ``_answer.html`` shows: the turns after ``after``, then the indicator, closed composer or timer."""
     last_customer = next((t for t in reversed(state.turns) if t.role == TurnRole.CUSTOMER.value), None)
-    return render(
-        request,
-        "_answer.html",
-        {
-            "new": new,
-            "state": state,
-            "row": state.row,
-            "customer_name": _customer_name(state),
-            "since": last_customer.created_at if last_customer else None,
-            "target": state.entry.scenario.end.target_reply_seconds if state.entry else 30,
-            "typing_delay": TYPING_DELAY_MS,
-        },
-    )
+    return {
+        "new": [t for t in state.turns if t.seq > after],
+        "state": state,
+        "row": state.row,
+        "customer_name": _customer_name(state),
+        "since": last_customer.created_at if last_customer else None,
+        "target": state.entry.scenario.end.target_reply_seconds if state.entry else 30,
+        "typing_delay": TYPING_DELAY_MS,
+    }
 
 
 @router.post("/chat/{session_id}/end")

@@ -78,6 +78,122 @@
       : "无法连接服务器，消息未发送，请重试。";
   });
 
+  // ---- the customer's answer, streamed -------------------------------------------------------------------
+  // The typing indicator (#typing) would ask /chat/{id}/customer after a short delay (htmx). When the browser
+  // can read a response as it arrives, ask /chat/{id}/customer/stream instead, at once: Server-Sent Events
+  // over a POST read with fetch (an EventSource can only GET and cannot send the CSRF header). "delta"
+  // events grow a provisional bubble (always as text); the final "turn" event is the server-rendered
+  // fragment, which replaces it (the committed text wins, e.g. after a fallback to the scripted line). If
+  // anything goes wrong before that, the plain htmx request takes over; the server answers a turn only once.
+  var canStream = !!(window.fetch && window.ReadableStream && window.TextDecoder && window.URLSearchParams);
+
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || ""; }
+    catch (err) { return ""; }
+  }
+
+  function showDelta(el, text) {
+    var bubble = el.querySelector(".bubble");
+    if (!bubble) return;
+    if (!el.classList.contains("streaming")) {
+      el.classList.add("streaming");
+      // Read the words once, when the committed turn arrives, not piece by piece from the live region.
+      bubble.setAttribute("aria-hidden", "true");
+    }
+    bubble.textContent = text;
+    var log = document.getElementById("log");
+    if (log) log.scrollTop = log.scrollHeight;
+  }
+
+  function finishStream(el, html) {
+    el._stream = "done";
+    if (!el.isConnected || !window.htmx) return;
+    window.htmx.swap(el, html, { swapStyle: "outerHTML" }, { afterSettleCallback: function () {
+      syncComposer();
+      streamAnswer();
+    } });
+  }
+
+  function fallBack(el) {
+    if (el._stream !== "live") return;
+    el._stream = "failed";
+    // htmx's own delayed request was cancelled while the stream ran: ask it again (else it is still to come).
+    if (el._htmxCancelled && el.isConnected && window.htmx) window.htmx.trigger(el, "retry");
+  }
+
+  function streamAnswer() {
+    var el = document.getElementById("typing");
+    if (!el || el._stream || !canStream || !el.dataset.stream || !window.htmx) return;
+    el._stream = "live";
+    var shownAt = Date.now();
+    var minMs = parseInt(el.dataset.delay || "0", 10) || 0;
+    var text = "";
+    var gotTurn = false;
+
+    function handle(block) {
+      var name = "message";
+      var data = [];
+      block.split("\n").forEach(function (line) {
+        if (line.indexOf("event:") === 0) name = line.slice(6).trim();
+        else if (line.indexOf("data:") === 0) data.push(line.slice(5).replace(/^ /, ""));
+      });
+      if (!data.length) return; // a keep-alive comment
+      var payload = JSON.parse(data.join("\n"));
+      if (name === "delta") {
+        text += payload.text || "";
+        if (text) showDelta(el, text);
+      } else if (name === "turn") {
+        gotTurn = true;
+        // An instant answer (the scripted customer) still shows the dots for a moment, as before.
+        var wait = text ? 0 : Math.max(0, shownAt + minMs - Date.now());
+        setTimeout(function () { finishStream(el, payload.html); }, wait);
+      } else if (name === "error") {
+        throw new Error(payload.message || "stream error");
+      }
+    }
+
+    var body = new URLSearchParams();
+    body.set("after", el.dataset.after || "0");
+    fetch(el.dataset.stream, {
+      method: "POST",
+      headers: { "X-CSRF-Token": csrfToken(), "Accept": "text/event-stream" },
+      body: body,
+      credentials: "same-origin",
+      redirect: "error"
+    }).then(function (resp) {
+      var type = resp.headers.get("content-type") || "";
+      if (!resp.ok || !resp.body || type.indexOf("text/event-stream") !== 0) throw new Error("no stream");
+      var reader = resp.body.getReader();
+      var decoder = new TextDecoder();
+      var buf = "";
+      function pump() {
+        return reader.read().then(function (r) {
+          buf += r.done ? decoder.decode() : decoder.decode(r.value, { stream: true });
+          var cut;
+          while (!gotTurn && (cut = buf.indexOf("\n\n")) >= 0) {
+            handle(buf.slice(0, cut));
+            buf = buf.slice(cut + 2);
+          }
+          if (gotTurn) return reader.cancel().catch(function () {});
+          if (r.done) throw new Error("the stream ended without the answer");
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(function () {
+      if (!gotTurn) fallBack(el);
+    });
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var el = e.detail.elt;
+    if (el && el.id === "typing" && (el._stream === "live" || el._stream === "done")) {
+      el._htmxCancelled = true;
+      e.preventDefault();
+    }
+  });
+  document.addEventListener("htmx:load", streamAnswer);
+
   // ---- charts ---------------------------------------------------------------------------------------------
   function readJson(id) {
     var el = document.getElementById(id);
@@ -122,5 +238,6 @@
     syncComposer();
     counter();
     charts();
+    streamAnswer();
   });
 })();

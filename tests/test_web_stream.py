@@ -1,0 +1,381 @@
+# ruff: noqa: F811 - pytest fixtures imported from test_web_fakes are redefined as parameters
+"""The customer's answer streamed (Server-Sent Events): deltas, the committed turn, fallbacks, disconnects, access."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from fastapi.testclient import TestClient
+from test_web_fakes import (  # noqa: F401 - fixtures
+    IMG_PAYLOAD,
+    PAYLOAD,
+    FakeCustomer,
+    app,
+    bubbles,
+    client_for,
+    fake_grade,
+    hx,
+    knowledge,
+    login,
+    scenario_dir,
+    settings,
+    start,
+)
+
+from simulator.customer.base import CustomerResponse, TurnContext
+from simulator.scenario.model import Scenario
+from simulator.settings import Settings
+from simulator.store.transcripts import list_turns
+from simulator.store.users import create_user, password_hasher
+from web import create_app
+from web.ratelimit import RateLimiter
+
+STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+# -- fakes and helpers ---------------------------------------------------------------------------------------
+
+
+class StreamingCustomer(FakeCustomer):
+    """The fake customer, but its line arrives in pieces through ``on_delta`` before the turn is returned."""
+
+    extra = ""
+
+    def respond(self, ctx: TurnContext) -> CustomerResponse:
+        response = super().respond(ctx)
+        response.messages[0].text += self.extra
+        text = response.messages[0].text
+        if ctx.on_delta is not None:
+            for i in range(0, len(text), 3):
+                ctx.on_delta(text[i : i + 3])
+        return response
+
+
+class HostileCustomer(StreamingCustomer):
+    extra = f" {PAYLOAD} {IMG_PAYLOAD}"
+
+
+class Gate:
+    """A customer factory whose customer streams one piece, then waits until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.open = threading.Event()
+        self.calls = 0
+
+    def __call__(self, scenario: Scenario) -> Any:
+        gate = self
+
+        class Gated(FakeCustomer):
+            def respond(self, ctx: TurnContext) -> CustomerResponse:
+                gate.calls += 1
+                if ctx.on_delta is not None:
+                    ctx.on_delta("顾客")
+                gate.entered.set()
+                assert gate.open.wait(10), "the test never opened the gate"
+                return super().respond(ctx)
+
+        return Gated(scenario)
+
+
+def make_app(settings: Settings, knowledge: Any, customer_factory: Callable[[Scenario], Any]) -> Any:
+    hasher = password_hasher(fast=True)
+    application = create_app(
+        settings,
+        customer_factory=customer_factory,
+        grade=fake_grade,
+        grader_version="fake-1",
+        retriever=knowledge,
+        hasher=hasher,
+        limiter=RateLimiter(burst=30, per_second=100),
+    )
+    with application.state.services.db.write() as s:
+        create_user(s, hasher, "xiaoman", "demo1234", role="trainee", display_name="小满")
+        create_user(s, hasher, "ajie", "demo1234", role="trainee", display_name="阿杰")
+    return application
+
+
+@pytest.fixture
+def streaming_app(settings: Settings, knowledge: Any):
+    application = make_app(settings, knowledge, StreamingCustomer)
+    yield application
+    application.state.services.db.dispose()
+
+
+def events(body: str) -> list[tuple[str, dict[str, Any]]]:
+    """(name, payload) of every event in an SSE body, in order (keep-alive comments skipped)."""
+    out = []
+    for block in body.split("\n\n"):
+        lines = [ln for ln in block.split("\n") if ln and not ln.startswith(":")]
+        if not lines:
+            continue
+        name = next(ln[6:].strip() for ln in lines if ln.startswith("event:"))
+        data = "\n".join(ln[5:].removeprefix(" ") for ln in lines if ln.startswith("data:"))
+        out.append((name, json.loads(data)))
+    return out
+
+
+def send(c: TestClient, token: str, sid: str, text: str) -> int:
+    """Post the trainee's reply; returns the ``after`` the typing indicator carries."""
+    r = c.post(f"/chat/{sid}/reply", data={"text": text}, headers=hx(token))
+    assert r.status_code == 200, r.text
+    m = re.search(r'data-after="(\d+)"', r.text)
+    assert m and f'data-stream="/chat/{sid}/customer/stream"' in r.text, r.text
+    return int(m.group(1))
+
+
+def stream(c: TestClient, token: str, sid: str, after: int) -> Any:
+    return c.post(f"/chat/{sid}/customer/stream", data={"after": after}, headers={"X-CSRF-Token": token})
+
+
+def same_fragment(html: str) -> str:
+    # The timer's offset is "now minus the customer's message", so it differs between two renders.
+    return re.sub(r'data-elapsed-ms="\d+"', 'data-elapsed-ms=""', html)
+
+
+def roles(application: Any, sid: str) -> list[str]:
+    with application.state.services.db.read() as s:
+        return [t.role for t in list_turns(s, sid)]
+
+
+# -- the stream ----------------------------------------------------------------------------------------------
+
+
+def test_stream_sends_deltas_in_order_then_the_turn(streaming_app) -> None:
+    c, token = login(streaming_app, "xiaoman")
+    sid = start(c, token)
+    after = send(c, token, sid, "亲，您好～请问您身高体重多少呀？")
+    r = stream(c, token, sid, after)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert "no-cache" in r.headers["cache-control"] and r.headers["x-accel-buffering"] == "no"
+    got = events(r.text)
+    assert [name for name, _ in got] == ["delta", "delta", "delta", "turn"]
+    assert [p["text"] for _, p in got[:-1]] == ["顾客第", "1次回", "复"]
+    html = got[-1][1]["html"]
+    assert bubbles(html) == ["顾客第1次回复"] == ["".join(p["text"] for _, p in got[:-1])]
+    assert 'id="timer"' in html and 'data-running="true"' in html  # the response timer starts again
+    assert roles(streaming_app, sid) == ["customer", "agent", "customer"]
+
+
+def test_final_fragment_equals_the_plain_endpoint(streaming_app) -> None:
+    c, token = login(streaming_app, "xiaoman")
+    sid = start(c, token)
+    after = send(c, token, sid, "您好")
+    turn = events(stream(c, token, sid, after).text)[-1][1]["html"]
+    plain = c.post(f"/chat/{sid}/customer", data={"after": after}, headers=hx(token)).text
+    assert same_fragment(turn) == same_fragment(plain)
+    # the last turn ends the conversation: the closed composer and the stopped timer come along (out of band)
+    after = send(c, token, sid, "买")
+    turn = events(stream(c, token, sid, after).text)[-1][1]["html"]
+    plain = c.post(f"/chat/{sid}/customer", data={"after": after}, headers=hx(token)).text
+    assert same_fragment(turn) == same_fragment(plain)
+    assert "好，我买了" in turn and f"/reports/{sid}" in turn and 'data-running="false"' in turn
+
+
+def test_a_fallback_turn_replaces_the_provisional_text(settings, knowledge) -> None:
+    """The LLM customer streams an answer its guards then reject; the scripted line is what is committed."""
+    from simulator.customer import LLMCustomer
+    from simulator.llm import FakeChatModel
+
+    def out(reply: str) -> str:
+        return json.dumps({"reply": reply, "mood_delta": 0, "outcome": None, "stop": False}, ensure_ascii=False)
+
+    invented = out("我165，104斤，胸围86cm")  # a number the scenario never gave: a guard violation
+    model = FakeChatModel([invented, invented])
+    application = make_app(settings, knowledge, lambda scenario: LLMCustomer(scenario, model))
+    c, token = login(application, "xiaoman")
+    sid = start(c, token)
+    after = send(c, token, sid, "亲，您好～方便告诉我您的身高体重吗？")
+    got = events(stream(c, token, sid, after).text)
+    provisional = "".join(p["text"] for name, p in got if name == "delta")
+    assert provisional == "我165，104斤，胸围86cm"  # only the reply string, streamed out of the JSON
+    assert [name for name, _ in got][-1] == "turn" and len(model.calls) == 2
+    final = got[-1][1]["html"]
+    assert "胸围86cm" not in final and "AI 顾客的回复不符合设定" in final  # the fallback notice
+    with application.state.services.db.read() as s:
+        committed = [t for t in list_turns(s, sid) if t.seq > after]
+    assert [t.kind for t in committed] == ["notice", "message"]
+    assert committed[1].meta["source"] == "llm-fallback" and committed[1].text in final
+    assert "胸围86cm" not in c.get(f"/chat/{sid}").text  # a reload shows the committed turn too
+    application.state.services.db.dispose()
+
+
+def test_a_second_request_does_not_produce_a_second_turn(streaming_app) -> None:
+    c, token = login(streaming_app, "xiaoman")
+    sid = start(c, token)
+    after = send(c, token, sid, "您好")
+    first = events(stream(c, token, sid, after).text)
+    again = events(stream(c, token, sid, after).text)  # e.g. the page asked again after a reconnect
+    assert [name for name, _ in again] == ["turn"]  # nothing to produce: no deltas, the committed turn
+    assert same_fragment(again[0][1]["html"]) == same_fragment(first[-1][1]["html"])
+    plain = c.post(f"/chat/{sid}/customer", data={"after": after}, headers=hx(token))
+    assert bubbles(plain.text) == ["顾客第1次回复"]
+    assert roles(streaming_app, sid) == ["customer", "agent", "customer"]
+
+
+def test_stream_and_fallback_at_once_answer_once(settings, knowledge) -> None:
+    """The stream is still running when the plain request for the same turn arrives: one answer, both see it."""
+    gate = Gate()
+    application = make_app(settings, knowledge, gate)
+    c, token = login(application, "xiaoman")
+    sid = start(c, token)
+    after = send(c, token, sid, "您好")
+    results: dict[str, Any] = {}
+    streamer = threading.Thread(target=lambda: results.update(stream=stream(c, token, sid, after)))
+    streamer.start()
+    assert gate.entered.wait(10)
+    plain = threading.Thread(
+        target=lambda: results.update(plain=c.post(f"/chat/{sid}/customer", data={"after": after}, headers=hx(token)))
+    )
+    plain.start()
+    time.sleep(0.3)  # let the plain request reach the conversation's lock
+    gate.open.set()
+    streamer.join(10)
+    plain.join(10)
+    assert gate.calls == 1
+    assert roles(application, sid) == ["customer", "agent", "customer"]
+    got = events(results["stream"].text)
+    assert got[0] == ("delta", {"text": "顾客"}) and bubbles(got[-1][1]["html"]) == ["顾客第1次回复"]
+    assert bubbles(results["plain"].text) == ["顾客第1次回复"]
+    application.state.services.db.dispose()
+
+
+def test_a_client_that_disconnects_mid_stream_loses_nothing(settings, knowledge) -> None:
+    """The browser goes away after the first delta; the turn is still committed once and shown on reload."""
+    gate = Gate()
+    application = make_app(settings, knowledge, gate)
+    c, token = login(application, "xiaoman")
+    sid = start(c, token)
+    after = send(c, token, sid, "您好")
+    body = f"after={after}".encode()
+    cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},  # what uvicorn announces: disconnect is listened for
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/chat/{sid}/customer/stream",
+        "raw_path": f"/chat/{sid}/customer/stream".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"cookie", cookie.encode()),
+            (b"x-csrf-token", token.encode()),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        first_delta = anyio.Event()
+        asked = 0
+
+        async def receive() -> dict[str, Any]:
+            nonlocal asked
+            asked += 1
+            if asked == 1:
+                return {"type": "http.request", "body": body, "more_body": False}
+            await first_delta.wait()
+            return {"type": "http.disconnect"}
+
+        async def send_(message: dict[str, Any]) -> None:
+            sent.append(message)
+            if b"event: delta" in message.get("body", b""):
+                first_delta.set()
+
+        with anyio.fail_after(10):
+            await application(scope, receive, send_)
+
+    anyio.run(main)
+    assert sent[0]["status"] == 200
+    streamed = b"".join(m.get("body", b"") for m in sent).decode()
+    assert "event: delta" in streamed and "event: turn" not in streamed  # cut off mid-answer
+    gate.open.set()  # the customer was still thinking; the worker thread carries on to the commit
+    deadline = time.monotonic() + 10
+    while roles(application, sid) != ["customer", "agent", "customer"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert roles(application, sid) == ["customer", "agent", "customer"]
+    page = c.get(f"/chat/{sid}").text
+    assert bubbles(page)[-1] == "顾客第1次回复" and 'id="typing"' not in page  # the reload shows the turn
+    again = events(stream(c, token, sid, after).text)  # the indicator asked again after reconnecting
+    assert [name for name, _ in again] == ["turn"] and gate.calls == 1
+    application.state.services.db.dispose()
+
+
+def test_hostile_customer_text_is_escaped_in_deltas_and_turn(settings, knowledge) -> None:
+    application = make_app(settings, knowledge, HostileCustomer)
+    c, token = login(application, "xiaoman")
+    sid = start(c, token, "payload-scenario")
+    after = send(c, token, sid, "您好")
+    r = stream(c, token, sid, after)
+    # no markup from the customer anywhere in the raw stream …
+    assert "<script" not in r.text and "<img" not in r.text and "onerror=alert(2)>" not in r.text
+    got = events(r.text)
+    # … the deltas carry the words as text (app.js inserts them with textContent) …
+    assert "".join(p["text"] for name, p in got if name == "delta") == f"顾客第1次回复 {PAYLOAD} {IMG_PAYLOAD}"
+    # … and the turn is the autoescaped fragment
+    html = got[-1][1]["html"]
+    assert PAYLOAD not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "买家&lt;script&gt;" in html
+    application.state.services.db.dispose()
+
+
+def test_page_script_inserts_customer_text_only_as_text() -> None:
+    js = (STATIC / "app.js").read_text(encoding="utf-8")
+    assert "bubble.textContent = text" in js
+    assert re.findall(r"innerHTML\s*=\s*([^;]+);", js) == ['""']  # only the flash area is ever cleared
+    assert "eval(" not in js and "new Function" not in js  # the CSP has no unsafe-eval
+
+
+def test_stream_checks_login_csrf_and_ownership(streaming_app) -> None:
+    a, ta = login(streaming_app, "xiaoman")
+    sid = start(a, ta)
+    after = send(a, ta, sid, "您好")
+    b, tb = login(streaming_app, "ajie")
+    r = stream(b, tb, sid, after)
+    assert r.status_code == 404 and "event:" not in r.text  # refused before any stream starts
+    assert stream(b, tb, "not-a-session", 0).status_code == 404
+    anon = client_for(streaming_app)
+    r = anon.post(f"/chat/{sid}/customer/stream", data={"after": after}, headers={"X-CSRF-Token": ta})
+    assert r.status_code in (303, 403) and "event:" not in r.text
+    r = a.post(f"/chat/{sid}/customer/stream", data={"after": after})  # no CSRF token
+    assert r.status_code == 403
+    assert roles(streaming_app, sid) == ["customer", "agent"]  # nobody produced the answer
+    assert [name for name, _ in events(stream(a, ta, sid, after).text)][-1] == "turn"
+
+
+def test_a_failing_turn_reports_an_error_and_stays_pending(settings, knowledge) -> None:
+    calls = []
+
+    class Broken(FakeCustomer):
+        def respond(self, ctx: TurnContext) -> CustomerResponse:
+            calls.append(1)
+            if len(calls) == 1:
+                raise RuntimeError("engine bug")
+            return super().respond(ctx)
+
+    application = make_app(settings, knowledge, Broken)
+    c, token = login(application, "xiaoman")
+    sid = start(c, token)
+    after = send(c, token, sid, "您好")
+    got = events(stream(c, token, sid, after).text)
+    assert got == [("error", {"message": "服务器出了点问题，请稍后重试。"})]  # no traceback, no exception text
+    assert roles(application, sid) == ["customer", "agent"]  # nothing half-written; still pending
+    # the page then falls back to the plain request, which answers
+    plain = c.post(f"/chat/{sid}/customer", data={"after": after}, headers=hx(token))
+    assert bubbles(plain.text) == ["顾客第1次回复"]
+    application.state.services.db.dispose()
