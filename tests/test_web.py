@@ -120,6 +120,7 @@ def test_history_and_progress(app) -> None:
     for _ in range(2):
         sid = start(c, token)
         say(c, token, sid, "买")
+        assert c.get(f"/reports/{sid}").status_code == 200  # waits for the background grading
     html = c.get("/reports").text
     assert html.count("/reports/") >= 2
     assert 'id="progress-data"' in html
