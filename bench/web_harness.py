@@ -8,6 +8,7 @@ scenario's good reference replies (tagged with a counter so every acknowledged t
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
@@ -135,6 +136,7 @@ class Trainee:
     acks: list[Ack] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     counter: int = 0
+    stream: bool = True  # the customer's answer as the page's script reads it (SSE); False: the htmx POST
 
     def __post_init__(self) -> None:
         self.client = httpx.AsyncClient(base_url=self.base, timeout=30.0, follow_redirects=False)
@@ -183,21 +185,37 @@ class Trainee:
         self.acks.append(Ack(self.session_id, "agent", text))
         after = AFTER_RE.search(r.text)
         await asyncio.sleep(TYPING_DELAY_S)
-        r = await self._timed(
-            "customer",
-            "POST",
-            f"/chat/{self.session_id}/customer",
-            data={"after": after.group(1) if after else 0},
-            headers=headers,
-        )
-        if r.status_code != 200:
-            self.errors.append(f"customer {r.status_code}: {r.text[:120]}")
+        data = {"after": after.group(1) if after else 0}
+        if self.stream:
+            status, html = await self._stream_answer(data, headers)
+        else:
+            r = await self._timed("customer", "POST", f"/chat/{self.session_id}/customer", data=data, headers=headers)
+            status, html = r.status_code, r.text
+        if status != 200:
+            self.errors.append(f"customer {status}: {html[:120]}")
             return True
         for line in re.findall(
-            r'<div class="turn customer" data-seq="\d+">.*?<div class="bubble">(.*?)</div>', r.text, re.S
+            r'<div class="turn customer" data-seq="\d+">.*?<div class="bubble">(.*?)</div>', html, re.S
         ):
             self.acks.append(Ack(self.session_id, "customer", _unescape(line)))
-        return 'id="composer" class="composer closed"' not in r.text and bool(self.replies)
+        return 'id="composer" class="composer closed"' not in html and bool(self.replies)
+
+    async def _stream_answer(self, data: dict[str, object], headers: dict[str, str]) -> tuple[int, str]:
+        """POST /customer/stream and read it to the end: (status, the final ``turn`` fragment or the error)."""
+        t0 = time.perf_counter()
+        url = f"/chat/{self.session_id}/customer/stream"
+        async with self.client.stream("POST", url, data=data, headers=headers) as r:  # type: ignore[arg-type]
+            body = (await r.aread()).decode("utf-8", "replace")
+        self.latencies.append((time.monotonic(), "customer", time.perf_counter() - t0))
+        if r.status_code != 200:
+            return r.status_code, body
+        for block in body.split("\n\n"):
+            fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+            if fields.get("event") == "turn":
+                return 200, str(json.loads(fields["data"])["html"])
+            if fields.get("event") == "error":
+                return 500, str(json.loads(fields["data"])["message"])
+        return 502, "the stream ended without a turn"
 
     async def close(self) -> None:
         await self.client.aclose()

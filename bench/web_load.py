@@ -3,7 +3,8 @@
 Starts the real server (``simulator serve``, default offline engine: scripted customer, grader, USE embedder)
 on a free loopback port with a temp data dir, then for each level N keeps N virtual trainees in conversation at
 once: each sends a reply (POST, committed before the answer), waits for the typing indicator's 0.7 s, asks for
-the customer's answer (POST), thinks for ``--think`` seconds (uniform ±50 %), and starts a new scenario when a
+the customer's answer (the SSE stream the page's script reads, timed to its last event; ``--plain``: the
+htmx POST), thinks for ``--think`` seconds (uniform ±50 %), and starts a new scenario when a
 conversation ends. Latency is measured per request on the client; p95 over the level's measured window.
 
     .venv/bin/python bench/web_load.py --levels 50,100,200,300 --duration 60
@@ -38,7 +39,7 @@ from web_harness import (
 
 async def run_level(base: str, names: list[str], scripts: dict[str, list[str]], args: argparse.Namespace) -> dict:
     rng = random.Random(args.seed)
-    trainees = [Trainee(base, name, scripts, random.Random(rng.random())) for name in names]
+    trainees = [Trainee(base, name, scripts, random.Random(rng.random()), stream=not args.plain) for name in names]
     # Log in and open a conversation for everyone before the clock starts (a ramp-up, not measured).
     sem = asyncio.Semaphore(20)
 
@@ -92,6 +93,9 @@ def main() -> None:
     ap.add_argument("--target-ms", type=float, default=200.0, help="p95 latency target.")
     ap.add_argument("--data-dir", type=Path, default=None, help="Reuse a data dir (keeps the knowledge index).")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--plain", action="store_true", help="Fetch answers with the htmx POST instead of the stream the page uses."
+    )
     args = ap.parse_args()
 
     levels = [int(x) for x in args.levels.split(",")]
