@@ -18,6 +18,7 @@ import numpy as np
 
 from simulator.embedding.base import Embedder
 from simulator.grading.lexicon import Lexicon
+from simulator.grading.messages import say
 from simulator.grading.result import QuestionEvidence, Suggestion
 from simulator.knowledge.passage import Passage, Retriever
 from simulator.scenario.model import Act, Scenario
@@ -33,6 +34,7 @@ _BIGRAM_FIT = 0.12  # share of the question's character bigrams a script line mu
 _QUESTIONISH = re.compile(
     r"[?？]|吗|么|呢|多少|什么|怎么|哪|能不能|可以|可不可以|是不是|有没有|how|what|when|can|do you", re.I
 )
+_EXCLAMATIONS = re.compile(r"[!！\s]+")
 
 
 class ActSource(Protocol):
@@ -104,6 +106,10 @@ class GradingContext:
         """zh-CN or en."""
         return self.scenario.locale.value if self.scenario else self.lexicon.locale
 
+    def say(self, mid: str, **fields: object) -> str:
+        """Message ``mid`` of the catalogue (:mod:`simulator.grading.messages`) in the conversation's locale."""
+        return say(self.locale, mid, **fields)
+
     def agent_indices(self) -> list[int]:
         """Indices of agent turns."""
         return [i for i, t in enumerate(self.transcript.turns) if t.role == "agent"]
@@ -130,6 +136,19 @@ class GradingContext:
         """Whether a customer message asks for something (so a reply with substance is due)."""
         text = self.texts[customer_index]
         return bool(_QUESTIONISH.search(text)) and len(text.strip()) >= 2
+
+    def is_upset(self, customer_index: int) -> bool:
+        """Whether a customer message shows the customer is upset (the lexicon's ``upset`` cue).
+
+        Repeated exclamation marks only say the feeling is strong, not which feeling: with thanks or joy (the
+        ``positive`` cue — "It works now!! Thank you", "太好了！！") they are delight, not anger. Upset *words* and
+        repeated question marks count whatever else the message says.
+        """
+        text = self.texts[customer_index]
+        hits = self.lexicon.cue("upset").find_all(text)
+        if any(not _EXCLAMATIONS.fullmatch(h.text) for h in hits):
+            return True
+        return bool(hits) and not self.lexicon.cue("positive")(text)
 
     def acts_of(self, index: int) -> set[Act]:
         """Acts of an agent turn, from the act recogniser plus the lexicon's cues."""

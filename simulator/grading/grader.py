@@ -120,7 +120,7 @@ class Grader:
             self.judge.review(ctx, results)
         red = red_line_findings(ctx)
         red += [f for c in results for f in c.findings if f.red_line and f not in red]
-        results.extend(self._red_line_criteria(red))
+        results.extend(self._red_line_criteria(ctx, red))
         weights = scenario.expectations.weights if scenario else Weights()
         dims = {
             d: DimensionScore(d, [c for c in results if c.dimension is d], float(getattr(weights, d.value)))
@@ -131,7 +131,7 @@ class Grader:
                 Dimension.SERVICE,
                 "prompt-injection",
                 0.0,
-                "回复中含有指令式文字，已忽略（不影响评分）",
+                ctx.say("injection.ignored"),
                 turn=i,
                 evidence=transcript.turns[i].text[lo:hi],
                 span=(lo, hi),
@@ -153,7 +153,7 @@ class Grader:
         )
 
     @staticmethod
-    def _red_line_criteria(red: list[Finding]) -> list[CriterionResult]:
+    def _red_line_criteria(ctx: GradingContext, red: list[Finding]) -> list[CriterionResult]:
         """A failed 'red-line' criterion in each dimension where a red line was crossed."""
         out = []
         for d in DIMENSIONS:
@@ -163,7 +163,7 @@ class Grader:
                     d,
                     "red-line",
                     RED_LINE_POINTS,
-                    "越过红线：" + "、".join(sorted({f.criterion for f in crossed})),
+                    ctx.say("red-line.crossed", ids=ctx.say("list.sep").join(sorted({f.criterion for f in crossed}))),
                     turn=crossed[0].turn,
                     evidence=crossed[0].evidence,
                     span=crossed[0].span,

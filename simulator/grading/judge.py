@@ -143,7 +143,7 @@ class LLMJudge:
             if verdict.answer == "yes" and not rules_met:
                 for f in c.findings:
                     f.points = 0.0
-                    f.message += "（LLM 评审认为已做到，不扣分）"
+                    f.message += ctx.say("judge.met")
                 c.earned = c.points
                 c.reason = f"LLM judge: {verdict.reason}"
             elif verdict.answer == "no" and rules_met:
@@ -154,7 +154,7 @@ class LLMJudge:
                         c.dimension,
                         c.id,
                         c.points,
-                        f"LLM 评审：{verdict.reason}",
+                        ctx.say("judge.not-met", reason=verdict.reason),
                         source=Source("llm", self.model.name, QUESTIONS[c.id]),
                         suggestion=ctx.suggestion(ctx.agent_indices()[-1] if ctx.agent_indices() else None),
                     )

@@ -65,7 +65,7 @@ class KnowledgeScorer:
     # -- required facts --------------------------------------------------------------------------------------
 
     def _fact(self, ctx: GradingContext, fact: RequiredFact) -> CriterionResult:
-        title = f"知识点 {fact.statement[:40]}"
+        title = ctx.say("fact.title", statement=fact.statement[:40])
         agents = ctx.agent_indices()
         source = Source("scenario", fact.source, fact.statement)
         if not agents:
@@ -93,7 +93,7 @@ class KnowledgeScorer:
                 D,
                 fact.id,
                 lost,
-                f"说错了：「{said}」与知识点不符（应为 {'、'.join(numbers)}）",
+                ctx.say("fact.wrong", said=said, expected=ctx.say("list.sep").join(numbers)),
                 turn,
                 source=source,
             )
@@ -104,8 +104,8 @@ class KnowledgeScorer:
             return deduct(D, fact.id, title, fact.points, [f])
         if stated:
             return deduct(D, fact.id, title, fact.points, [])
-        need = f"（需包含 {', '.join(numbers)}）" if numbers else ""
-        f = Finding(D, fact.id, fact.points, "没有说明这个知识点" + need, source=source, suggestion=suggestion)
+        message = ctx.say("fact.missing-numbers", numbers=", ".join(numbers)) if numbers else ctx.say("fact.missing")
+        f = Finding(D, fact.id, fact.points, message, source=source, suggestion=suggestion)
         return deduct(D, fact.id, title, fact.points, [f])
 
     def _wrong(
@@ -198,7 +198,11 @@ class KnowledgeScorer:
                             D,
                             cid,
                             KB_ERROR_POINTS,
-                            f"「{c.number}」与知识库不符（知识库：{'、'.join(e.number for e in expected)}）",
+                            ctx.say(
+                                "kb.contradiction",
+                                said=c.number,
+                                expected=ctx.say("list.sep").join(e.number for e in expected),
+                            ),
                             a,
                             source=Source("passage", passage.id, passage.text[:300]),
                         )

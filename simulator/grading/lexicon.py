@@ -58,6 +58,10 @@ class Cues(BaseModel):
     empathy: list[Entry] = Field(description="Acknowledging the customer's feeling (理解, 着急, I understand).")
     apology: list[Entry] = Field(description="An apology (抱歉, sorry).")
     upset: list[Entry] = Field(description="Customer is upset (投诉, 差评, !!!, ridiculous).")
+    positive: list[Entry] = Field(
+        default_factory=list,
+        description="Customer is pleased (谢谢, 太好了, thanks, great): repeated !! with these is joy, not anger.",
+    )
     objection: list[Entry] = Field(description="Customer objects or hesitates (贵, 考虑一下, too expensive).")
     question: list[Entry] = Field(description="The agent asks something (？, 请问, could you).")
     recommend: list[Entry] = Field(description="The agent recommends (建议, 推荐, I recommend).")
@@ -72,6 +76,15 @@ class Cues(BaseModel):
     reassure: list[Entry] = Field(description="Reassurance (放心, 运费险, don't worry).")
     offer: list[Entry] = Field(description="Words near an amount that make it an offer (补偿, 优惠, credit).")
     negation: list[Entry] = Field(description="Negations that stop a clause from being a claim (不是, not).")
+    yes_no_question: list[Entry] = Field(
+        default_factory=list,
+        description="A customer question a bare yes or no answers (是不是…, 吗, Is it…?, So it works now?).",
+    )
+    yes_no_answer: list[Entry] = Field(
+        default_factory=list,
+        description="A whole reply that answers a yes/no question (是的, 可以的, yes please), matched against the "
+        "reply's words without punctuation; anchor with ^…$.",
+    )
 
     _check = field_validator("*")(_check_entries)
 
@@ -191,6 +204,10 @@ class CueSet:
             if m and m.end() > m.start() and (best is None or m.start() < best.start):
                 best = Hit(m.start(), m.end(), m.group(0))
         return best
+
+    def find_all(self, text: str) -> list[Hit]:
+        """Every non-empty hit of every entry."""
+        return [Hit(m.start(), m.end(), m.group(0)) for p in self._patterns for m in p.finditer(text) if m.group(0)]
 
     def __call__(self, text: str) -> bool:
         return any(p.search(text) for p in self._patterns)

@@ -97,7 +97,7 @@ class ProcessScorer:
     def _step(
         self, ctx: GradingContext, step: Step, first: dict[str, int | None], agents: list[int]
     ) -> CriterionResult:
-        title = f"步骤 {step.description}"
+        title = ctx.say("step.title", description=step.description)
         source = Source("scenario", step.source or step.id, step.description)
         if not agents:
             return unscored(D, step.id, title, step.points, "the transcript has no agent replies")
@@ -109,7 +109,7 @@ class ProcessScorer:
                 D,
                 step.id,
                 step.points,
-                f"缺少步骤：{step.description}",
+                ctx.say("step.missing", description=step.description),
                 source=source,
                 suggestion=ctx.suggestion(
                     agents[0], topic=step.description, fallback=step.description, fallback_source=f"step:{step.id}"
@@ -124,7 +124,7 @@ class ProcessScorer:
                 D,
                 step.id,
                 step.points,
-                f"顺序错误：应先「{step.description}」，再做「{b}」",
+                ctx.say("step.order", description=step.description, other=b),
                 t,
                 source=source,
                 topic=step.description,
@@ -143,7 +143,12 @@ class ProcessScorer:
         source = Source(
             "scenario",
             auth.source or "authority",
-            f"折扣≤{auth.max_discount_yuan:g}元 补偿≤{auth.max_compensation_yuan:g}元 退款≤{auth.max_refund_yuan:g}元",
+            ctx.say(
+                "authority.limits",
+                discount=auth.max_discount_yuan,
+                compensation=auth.max_compensation_yuan,
+                refund=auth.max_refund_yuan,
+            ),
         )
         findings = []
         for i in agents:
@@ -162,12 +167,12 @@ class ProcessScorer:
                             D,
                             cid,
                             AUTHORITY_POINTS,
-                            f"超出权限：{kind} {num}元 > {limit:g}元，应申请/升级",
+                            ctx.say("authority.exceeded", kind=kind, amount=num, limit=limit),
                             i,
                             hit,
                             source=source,
-                            topic="申请 组长",
-                            suggestion_fallback="这个金额需要我帮您向组长申请，我会在订单上备注，尽快给您答复。",
+                            topic=ctx.say("authority.topic"),
+                            suggestion_fallback=ctx.say("authority.better"),
                             red_line="authority-exceeded",
                         )
                     )
@@ -183,7 +188,7 @@ class ProcessScorer:
                         D,
                         cid,
                         AUTHORITY_POINTS,
-                        "无权直接办理退换，应升级处理",
+                        ctx.say("authority.no-refund-right"),
                         i,
                         source=source,
                         red_line="authority-exceeded",
@@ -217,14 +222,14 @@ class ProcessScorer:
             D,
             cid,
             ESCALATION_POINTS,
-            "顾客的要求超出权限，没有升级给组长/主管",
+            ctx.say("escalation.missing"),
             turn=turn,
             evidence=ctx.transcript.turns[turn].text if turn is not None else "",
             source=Source("scenario", auth.source or "authority", "escalate what you may not decide"),
             suggestion=ctx.suggestion(
                 turn if turn is not None else first,
-                topic="申请 组长",
-                fallback="这个需要我帮您向组长申请，我先在订单上备注，24小时内给您回复。",
+                topic=ctx.say("authority.topic"),
+                fallback=ctx.say("escalation.better"),
             ),
         )
         return deduct(D, cid, title, ESCALATION_POINTS, [f])
@@ -250,11 +255,11 @@ class ProcessScorer:
             D,
             cid,
             VERIFY_POINTS,
-            "没有先核实订单/问题就直接办理",
+            ctx.say("verify.missing"),
             first,
             hit,
             source=Source("rule", cid, "verify the order before acting (after-sales SOP)"),
-            topic="核实订单",
-            suggestion_fallback="麻烦您提供一下订单号，我先帮您核实一下情况～",
+            topic=ctx.say("verify.topic"),
+            suggestion_fallback=ctx.say("verify.better"),
         )
         return deduct(D, cid, title, VERIFY_POINTS, [f])

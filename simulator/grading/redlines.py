@@ -26,7 +26,6 @@ _KIND_DIMENSION = {
 }
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _CLAUSE_END = re.compile(r"[，,。！!？?；;\n]|\.\s")
-_CLAUSE_END = re.compile(r"[，,。！!？?；;\n]|\.\s")
 _NEGATED = re.compile(
     r"不能|不可以|不会|无法|没法|禁止|不允许|不支持|不提供|不参与|违反|违规"
     r"|\b(can't|cannot|can not|won't|not|never|no)\b",
@@ -68,7 +67,7 @@ def red_line_findings(ctx: GradingContext) -> list[Finding]:
                     _KIND_DIMENSION[kind],
                     rid,
                     0.0,
-                    f"红线：{description}",
+                    ctx.say("red-line", description=description),
                     i,
                     Hit(m.start(), m.end(), m.group(0)),
                     source=Source(origin, rid, description),
@@ -86,7 +85,7 @@ def red_line_findings(ctx: GradingContext) -> list[Finding]:
                         Dimension.SERVICE,
                         "phone-leak",
                         0.0,
-                        "红线：发送了顾客未提供的手机号",
+                        ctx.say("red-line.phone"),
                         i,
                         Hit(m.start(), m.end(), m.group(0)),
                         source=Source("rule", "phone-leak", "never share another customer's data"),

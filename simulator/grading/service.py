@@ -15,12 +15,12 @@ from simulator.scenario.model import Act, Dimension
 D = Dimension.SERVICE
 # Emoticon codes (#E-s57), emoji, punctuation and spaces carry no words.
 _NOISE = re.compile(r"#E-[a-z]\d+|[\s\W_]+", re.UNICODE)
+# The same, but keeping apostrophes inside words ("don't", "that's") and one space between words.
+_SPACED_NOISE = re.compile(r"#E-[a-z]\d+|[^\w']+|_|(?<!\w)'|'(?!\w)", re.UNICODE)
 _EMOJI = re.compile("[\U0001f000-\U0001ffff\u2600-\u27bf]")
-# A yes/no question answered yes or no is an answer, not a brush-off ("确定是正品吗" → "是的").
-_YES_NO_Q = re.compile(r"吗|是不是|能不能|可不可以|有没有|对不对|是吧|\b(is|are|do|does|can|will)\b.*\?", re.I)
-_YES_NO_A = re.compile(
-    r"(是的?|对的?|可以的?|能|不能|不可以|不行|有的?|没有|不是|好的|行|yes|no|sure)[哦呢哈呀啦的~]*", re.I
-)
+# Courteous acts count as courtesy as much as polite words do: a greeting, thanks, an apology, empathy.
+_COURTEOUS_ACTS = {Act.GREET, Act.CLOSE, Act.APOLOGISE, Act.EMPATHISE}
+_COURTEOUS_CUES = ("polite", "greeting", "closing", "apology", "empathy")
 DEFAULT_TARGET_SECONDS = 30.0
 DEFAULT_SLOW_SECONDS = 90.0
 
@@ -28,6 +28,11 @@ DEFAULT_SLOW_SECONDS = 90.0
 def bare(text: str) -> str:
     """The words of a message without emoticons, emoji, punctuation or spaces."""
     return _NOISE.sub("", _EMOJI.sub("", text))
+
+
+def spaced(text: str) -> str:
+    """The words of a message, lower-cased and separated by single spaces (apostrophes inside words kept)."""
+    return " ".join(_SPACED_NOISE.sub(" ", _EMOJI.sub("", text.replace("’", "'"))).split()).lower()
 
 
 class ServiceScorer:
@@ -74,10 +79,10 @@ class ServiceScorer:
             D,
             "greeting",
             p,
-            "第一句回复没有问候顾客",
+            ctx.say("greeting.missing"),
             first,
             source=Source("rule", "greeting", "service rules: greet the customer in the first reply"),
-            suggestion_fallback=_greeting_template(ctx),
+            suggestion_fallback=ctx.say("greeting.better"),
         )
         return deduct(D, "greeting", "问候 greeting", p, [f])
 
@@ -99,11 +104,11 @@ class ServiceScorer:
             D,
             "farewell",
             p,
-            "结束时没有致谢或道别",
+            ctx.say("farewell.missing"),
             last,
             source=Source("rule", "closing", "service rules: thank the customer and invite them back"),
-            topic="结束语 感谢",
-            suggestion_fallback="感谢您的耐心～还有其他问题随时找我哦，祝您生活愉快！",
+            topic=ctx.say("farewell.topic"),
+            suggestion_fallback=ctx.say("farewell.better"),
         )
         return deduct(D, "farewell", "结束语 farewell", p, [f])
 
@@ -117,7 +122,7 @@ class ServiceScorer:
                     D,
                     "politeness",
                     p,
-                    f"辱骂或嘲讽顾客：{rule.note}",
+                    ctx.say("politeness.abuse", note=rule.note),
                     i,
                     hit,
                     source=rule_source(ctx, rule),
@@ -131,7 +136,7 @@ class ServiceScorer:
                     D,
                     "politeness",
                     10.0,
-                    f"指责顾客或推卸：{rule.note}",
+                    ctx.say("politeness.blame", note=rule.note),
                     i,
                     hit,
                     source=rule_source(ctx, rule),
@@ -139,7 +144,7 @@ class ServiceScorer:
                 )
             )
         substantive = [i for i in agents if meaningful_length(ctx.texts[i]) >= 8]
-        cold = [i for i in substantive if not ctx.lexicon.cue("polite")(ctx.texts[i])]
+        cold = [i for i in substantive if not _courteous(ctx, i)]
         if substantive and len(cold) * 2 > len(substantive):
             findings.append(
                 evidence_finding(
@@ -147,7 +152,7 @@ class ServiceScorer:
                     D,
                     "politeness",
                     5.0,
-                    "多数回复没有任何礼貌用语（您/请/亲/谢谢）",
+                    ctx.say("politeness.cold"),
                     cold[0],
                     source=Source("rule", "polite-tone", "service rules: polite address"),
                 )
@@ -156,7 +161,7 @@ class ServiceScorer:
 
     def _empathy(self, ctx: GradingContext) -> CriterionResult:
         p = self.POINTS["empathy"]
-        upset = [i for i in ctx.customer_indices() if ctx.lexicon.cue("upset")(ctx.texts[i])]
+        upset = [i for i in ctx.customer_indices() if ctx.is_upset(i)]
         if not upset:
             return unscored(D, "empathy", "共情 empathy", p, "the customer was never upset")
         findings = []
@@ -179,11 +184,11 @@ class ServiceScorer:
                         D,
                         "empathy",
                         8.0,
-                        "顾客不满时没有先安抚情绪（理解/抱歉）",
+                        ctx.say("empathy.missing"),
                         answers[0],
                         source=Source("rule", "empathy", "sandwich: acknowledge the feeling → explain → solve"),
-                        topic="安抚 道歉",
-                        suggestion_fallback="非常理解您的心情，给您带来不便真的很抱歉，我马上帮您处理。",
+                        topic=ctx.say("empathy.topic"),
+                        suggestion_fallback=ctx.say("empathy.better"),
                     )
                 )
         if not answered:
@@ -193,22 +198,29 @@ class ServiceScorer:
     def _curt(self, ctx: GradingContext, agents: list[int]) -> CriterionResult:
         p = self.POINTS["no-curt-replies"]
         findings = []
+        yes_no_q, yes_no_a = ctx.lexicon.cue("yes_no_question"), ctx.lexicon.cue("yes_no_answer")
+        turns = ctx.transcript.turns
         for i in agents:
-            words = bare(ctx.texts[i])
-            spaced = " ".join(_NOISE.sub(" ", _EMOJI.sub("", ctx.texts[i])).split()).lower()
-            rule = next((r for r in ctx.lexicon.perfunctory if r.find(words) or r.find(spaced)), None)
+            text = ctx.texts[i]
+            words, phrase = bare(text), spaced(text)
+            # The length the one-word rule has always measured ("it's" counts as two words).
+            loose = " ".join(_NOISE.sub(" ", _EMOJI.sub("", text)).split()).lower()
             prompt = ctx.prompt_of(i)
+            # A yes/no question answered yes or no is an answer, not a brush-off ("确定是正品吗" → "是的",
+            # "So it works now?" → "Yes"). Which bare words still count as curt is the lexicon's call (zh: 是 alone).
+            if prompt is not None and yes_no_q(ctx.texts[prompt]) and (yes_no_a(words) or yes_no_a(phrase)):
+                continue
+            rule = next((r for r in ctx.lexicon.perfunctory if r.find(words) or r.find(loose) or r.find(phrase)), None)
             asked = prompt is not None and ctx.is_question(prompt)
+            # A greeting sent on its own is the first message of the answer when the agent goes on (or the
+            # transcript is cut off right after it); followed by the customer's next message it stays curt.
+            continued = turns[i + 1].role == "agent" if i + 1 < len(turns) else not ctx.transcript.complete
+            opener = continued and (Act.GREET in ctx.acts_of(i) or ctx.lexicon.cue("greeting")(text))
             if rule is not None:
-                msg = f"敷衍回复：{rule.note}"
+                msg = ctx.say("curt.perfunctory", note=rule.note)
                 src = rule_source(ctx, rule)
-            elif (
-                asked
-                and meaningful_length(spaced) <= 2
-                and not re.search(r"\d", spaced)
-                and not (_YES_NO_Q.search(ctx.texts[prompt]) and _YES_NO_A.fullmatch(words))  # type: ignore[index]
-            ):
-                msg = "顾客提问，只回了一两个字"
+            elif asked and meaningful_length(loose) <= 2 and not re.search(r"\d", loose) and not opener:
+                msg = ctx.say("curt.one-word")
                 src = Source("rule", "one-word", "service rules: no one-word replies")
             else:
                 continue
@@ -236,7 +248,7 @@ class ServiceScorer:
                     D,
                     "forbidden-words",
                     8.0,
-                    f"服务禁语：{rule.note}",
+                    ctx.say("forbidden.rule", note=rule.note),
                     i,
                     hit,
                     source=rule_source(ctx, rule),
@@ -254,7 +266,7 @@ class ServiceScorer:
                                 D,
                                 "forbidden-words",
                                 8.0,
-                                f"本场景禁用语：{phrase}",
+                                ctx.say("forbidden.scenario", phrase=phrase),
                                 i,
                                 Hit(pos, pos + len(phrase), phrase),
                                 source=Source("scenario", "forbidden_phrases", phrase),
@@ -283,7 +295,7 @@ class ServiceScorer:
                         D,
                         "response-time",
                         2.0 if d > slow else 1.0,
-                        f"回复用时 {d:.0f} 秒，超过目标 {target:.0f} 秒",
+                        ctx.say("response-time.slow", seconds=d, target=target),
                         i,
                         source=Source("rule", "response-time", f"target {target:.0f} s, slow {slow:.0f} s"),
                     )
@@ -308,7 +320,7 @@ class ServiceScorer:
                     D,
                     "reply-ratio",
                     2.5,
-                    "顾客的问题没有得到回复",
+                    ctx.say("reply-ratio.unanswered"),
                     turn=i,
                     evidence="",
                     source=Source("rule", "reply-ratio", f"customer asked: {turn.text[:80]}"),
@@ -318,10 +330,9 @@ class ServiceScorer:
         return deduct(D, "reply-ratio", "答问比 reply ratio", p, findings)
 
 
-def _greeting_template(ctx: GradingContext) -> str:
-    if ctx.locale.startswith("en"):
-        return "Hi, thanks for reaching out! I'm happy to help."
-    return "亲，您好，很高兴为您服务～请问有什么可以帮您？"
+def _courteous(ctx: GradingContext, i: int) -> bool:
+    """Whether a reply carries any courtesy: a polite word or a courteous act (greeting, thanks, apology, empathy)."""
+    return bool(ctx.acts_of(i) & _COURTEOUS_ACTS) or any(ctx.lexicon.cue(c)(ctx.texts[i]) for c in _COURTEOUS_CUES)
 
 
 def metrics(ctx: GradingContext) -> dict[str, float | None]:

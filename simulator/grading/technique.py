@@ -37,7 +37,7 @@ def _over_promise_findings(ctx: GradingContext, agents: list[int]) -> list[Findi
                 D,
                 "no-over-promise",
                 10.0,
-                f"过度承诺：{rule.note}",
+                ctx.say("over-promise", note=rule.note),
                 i,
                 hit,
                 source=rule_source(ctx, rule),
@@ -94,8 +94,8 @@ class TechniqueScorer:
                     agents,
                     Technique.MATCHING,
                     lambda i: bool(_MATCHING.search(ctx.texts[i])),
-                    "没有做搭配推荐",
-                    "搭配推荐",
+                    ctx.say("matching.missing"),
+                    ctx.say("matching.topic"),
                 )
             )
         if Technique.REASSURANCE in expected:
@@ -105,8 +105,8 @@ class TechniqueScorer:
                     agents,
                     Technique.REASSURANCE,
                     lambda i: Act.REASSURE in ctx.acts_of(i) or ctx.lexicon.cue("reassure")(ctx.texts[i]),
-                    "没有打消顾客的顾虑",
-                    "打消顾虑 放心",
+                    ctx.say("reassurance.missing"),
+                    ctx.say("reassurance.topic"),
                 )
             )
         if Technique.EXPECTATION_SETTING in expected:
@@ -116,8 +116,8 @@ class TechniqueScorer:
                     agents,
                     Technique.EXPECTATION_SETTING,
                     lambda i: bool(_EXPECTATION.search(ctx.texts[i])),
-                    "没有告诉顾客处理时效或下一步",
-                    "时效 多久",
+                    ctx.say("expectation.missing"),
+                    ctx.say("expectation.topic"),
                 )
             )
         if Technique.EMPATHY_SANDWICH in expected or Technique.DE_ESCALATION in expected:
@@ -144,10 +144,10 @@ class TechniqueScorer:
                 D,
                 cid,
                 p,
-                "没有先了解顾客需求就直接推荐",
+                ctx.say("needs.recommended-first"),
                 first,
                 source=Source("rule", cid, "ask before recommending"),
-                topic="询问需求",
+                topic=ctx.say("needs.topic"),
             )
             return deduct(D, cid, title, p, [f])
         if not expected:
@@ -158,14 +158,14 @@ class TechniqueScorer:
             D,
             cid,
             p,
-            "整场没有询问顾客的需求",
+            ctx.say("needs.never-asked"),
             source=Source("scenario", cid, "expected technique"),
-            suggestion=ctx.suggestion(agents[0], topic="询问需求"),
+            suggestion=ctx.suggestion(agents[0], topic=ctx.say("needs.topic")),
         )
         return deduct(D, cid, title, p, [f])
 
     def _fabe(self, ctx: GradingContext, agents: list[int], recs: list[int], expected: bool) -> CriterionResult:
-        cid, title, p = Technique.FABE.value, "FABE 介绍", self.POINTS["fabe"]
+        cid, title, p = Technique.FABE.value, ctx.say("fabe.title"), self.POINTS["fabe"]
         if not expected:
             return unscored(D, cid, title, p, "FABE is graded when the scenario lists it")
         explaining = sorted(set(recs) | {i for i in agents if Act.EXPLAIN_PRODUCT in ctx.acts_of(i)})
@@ -176,9 +176,9 @@ class TechniqueScorer:
                 D,
                 cid,
                 p,
-                "没有介绍产品的卖点和好处",
+                ctx.say("fabe.missing"),
                 source=Source("scenario", cid, "expected technique"),
-                suggestion=ctx.suggestion(agents[-1], topic="产品卖点"),
+                suggestion=ctx.suggestion(agents[-1], topic=ctx.say("fabe.topic")),
             )
             return deduct(D, cid, title, p, [f])
         window = " ".join(ctx.texts[i] for i in agents if explaining[0] <= i)
@@ -186,16 +186,15 @@ class TechniqueScorer:
         benefit = ctx.lexicon.cue("benefit")(window)
         if feature and benefit:
             return deduct(D, cid, title, p, [])
-        missing = "卖点（材质/数据）" if not feature else "给顾客的好处"
         f = evidence_finding(
             ctx,
             D,
             cid,
             p / 2,
-            f"介绍产品时缺少{missing}",
+            ctx.say("fabe.no-feature" if not feature else "fabe.no-benefit"),
             explaining[0],
             source=Source("rule", cid, "feature → advantage → benefit → evidence"),
-            topic="产品卖点",
+            topic=ctx.say("fabe.topic"),
         )
         return deduct(D, cid, title, p, [f])
 
@@ -246,10 +245,10 @@ class TechniqueScorer:
                         D,
                         cid,
                         10.0,
-                        "顾客有顾虑/异议，回复没有回应顾虑",
+                        ctx.say("objection.unaddressed"),
                         answers[0],
                         source=Source("rule", cid, "answer the doubt with value, proof or a fitting offer"),
-                        topic="异议 顾虑",
+                        topic=ctx.say("objection.topic"),
                     )
                 )
         if not handled:
@@ -270,29 +269,29 @@ class TechniqueScorer:
             D,
             cid,
             p,
-            "没有引导顾客下单",
+            ctx.say("closing.missing"),
             agents[-1],
             source=Source("rule", cid, "move the customer to payment"),
-            topic="催付 下单",
+            topic=ctx.say("closing.topic"),
         )
         return deduct(D, cid, title, p, [f])
 
     def _aapr(self, ctx: GradingContext, agents: list[int], recs: list[int]) -> CriterionResult:
-        cid, title = Technique.ASK_ANSWER_PRAISE_RECOMMEND.value, "问答赞推"
+        cid, title = Technique.ASK_ANSWER_PRAISE_RECOMMEND.value, ctx.say("aapr.title")
         p = self.POINTS[cid]
         have = {
-            "问 ask": any(Act.ASK in ctx.acts_of(i) for i in agents),
-            "答 answer": any(ctx.acts_of(i) & {Act.ANSWER, Act.EXPLAIN_PRODUCT, Act.STATE_POLICY} for i in agents),
-            "赞 praise": any(Act.PRAISE in ctx.acts_of(i) or ctx.lexicon.cue("praise")(ctx.texts[i]) for i in agents),
-            "推 recommend": bool(recs),
+            "aapr.ask": any(Act.ASK in ctx.acts_of(i) for i in agents),
+            "aapr.answer": any(ctx.acts_of(i) & {Act.ANSWER, Act.EXPLAIN_PRODUCT, Act.STATE_POLICY} for i in agents),
+            "aapr.praise": any(Act.PRAISE in ctx.acts_of(i) or ctx.lexicon.cue("praise")(ctx.texts[i]) for i in agents),
+            "aapr.recommend": bool(recs),
         }
-        missing = [k for k, v in have.items() if not v]
+        missing = [ctx.say(k) for k, v in have.items() if not v]
         findings = [
             Finding(
                 D,
                 cid,
                 p / 4,
-                f"问答赞推缺少「{m}」",
+                ctx.say("aapr.missing", part=m),
                 source=Source("scenario", cid, "expected technique"),
                 suggestion=ctx.suggestion(agents[-1], topic=m),
             )
@@ -318,7 +317,7 @@ class TechniqueScorer:
 
     def _sandwich(self, ctx: GradingContext, tech: Technique) -> CriterionResult:
         cid, p = tech.value, self.POINTS[tech.value]
-        upset = [i for i in ctx.customer_indices() if ctx.lexicon.cue("upset")(ctx.texts[i])]
+        upset = [i for i in ctx.customer_indices() if ctx.is_upset(i)]
         answered = [(i, ctx.answers_to(i)) for i in upset if ctx.answers_to(i)]
         if not answered:
             return unscored(D, cid, cid, p, "the customer was never upset in the transcript")
@@ -345,17 +344,16 @@ class TechniqueScorer:
                 }
             ) or ctx.lexicon.cue("remedy")(text)
             if not (feeling and solution):
-                what = "先安抚情绪" if not feeling else "给出具体解决方案"
                 findings.append(
                     evidence_finding(
                         ctx,
                         D,
                         cid,
                         p / 2,
-                        f"三明治话术缺少：{what}",
+                        ctx.say("sandwich.no-feeling" if not feeling else "sandwich.no-solution"),
                         answers[0],
                         source=Source("rule", cid, "feeling → explain → solution"),
-                        topic="安抚 解决方案",
+                        topic=ctx.say("sandwich.topic"),
                     )
                 )
         return deduct(D, cid, cid, p, findings)

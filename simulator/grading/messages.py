@@ -1,0 +1,194 @@
+"""What the grader says to the trainee, in the conversation's language.
+
+Every text the grader itself writes into a finding — the message, the fallback better reply, a title without an
+English half, the retrieval topic used to find a 话术 line — is an entry here, keyed by a stable id with one
+template per locale. Scorers call ``ctx.say(id, **fields)`` (:meth:`GradingContext.say`), which picks the
+conversation's locale (the scenario's, else the lexicon's guess from the transcript).
+
+What is *not* here: rule notes and suggestions (they come from the locale's lexicon,
+``scenarios/rules/{zh-CN,en}.yaml``), and text a trainer wrote in a scenario (step descriptions, fact statements,
+red-line descriptions), which is shown as authored. Unscored reasons are English in every locale.
+
+Templates are ``str.format`` strings. The zh-CN texts are exactly the ones the grader has always produced; a
+test checks that every entry has both locales with the same placeholders and no CJK in the English one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EN = "en"
+ZH = "zh-CN"
+LOCALES = (ZH, EN)
+
+
+@dataclass(frozen=True)
+class Text:
+    """One message in every locale."""
+
+    zh: str
+    en: str
+
+    def get(self, locale: str) -> str:
+        """The template for ``locale`` (English for ``en*``, Chinese otherwise)."""
+        return self.en if locale_key(locale) == EN else self.zh
+
+
+def locale_key(locale: str) -> str:
+    """``en`` for any English locale, ``zh-CN`` for everything else (the two the grader has lexicons for)."""
+    return EN if locale.lower().startswith("en") else ZH
+
+
+CATALOGUE: dict[str, Text] = {
+    # -- service ---------------------------------------------------------------------------------------------
+    "greeting.missing": Text("第一句回复没有问候顾客", "The first reply does not greet the customer"),
+    "greeting.better": Text(
+        "亲，您好，很高兴为您服务～请问有什么可以帮您？", "Hi, thanks for reaching out! I'm happy to help."
+    ),
+    "farewell.missing": Text("结束时没有致谢或道别", "The conversation ends without thanks or a goodbye"),
+    "farewell.topic": Text("结束语 感谢", "closing thanks anything else"),
+    "farewell.better": Text(
+        "感谢您的耐心～还有其他问题随时找我哦，祝您生活愉快！",
+        "Thank you for your patience! If anything else comes up, just message me. Have a great day!",
+    ),
+    "politeness.abuse": Text("辱骂或嘲讽顾客：{note}", "Insulting or mocking the customer: {note}"),
+    "politeness.blame": Text("指责顾客或推卸：{note}", "Blaming the customer or passing the buck: {note}"),
+    "politeness.cold": Text(
+        "多数回复没有任何礼貌用语（您/请/亲/谢谢）",
+        "Most replies carry no courtesy at all (please, thank you, sorry, happy to help)",
+    ),
+    "empathy.missing": Text(
+        "顾客不满时没有先安抚情绪（理解/抱歉）",
+        "The customer was upset and the reply did not acknowledge it first (I understand / I'm sorry)",
+    ),
+    "empathy.topic": Text("安抚 道歉", "apology understand frustration"),
+    "empathy.better": Text(
+        "非常理解您的心情，给您带来不便真的很抱歉，我马上帮您处理。",
+        "I completely understand how frustrating this is, and I'm sorry for the trouble. Let me sort it out for you "
+        "right away.",
+    ),
+    "curt.perfunctory": Text("敷衍回复：{note}", "Perfunctory reply: {note}"),
+    "curt.one-word": Text("顾客提问，只回了一两个字", "The customer asked a question and got a one- or two-word reply"),
+    "forbidden.rule": Text("服务禁语：{note}", "Forbidden phrase: {note}"),
+    "forbidden.scenario": Text("本场景禁用语：{phrase}", "Phrase forbidden in this scenario: {phrase}"),
+    "response-time.slow": Text(
+        "回复用时 {seconds:.0f} 秒，超过目标 {target:.0f} 秒",
+        "Reply took {seconds:.0f} s, over the {target:.0f} s target",
+    ),
+    "reply-ratio.unanswered": Text("顾客的问题没有得到回复", "The customer's question got no reply"),
+    # -- technique -------------------------------------------------------------------------------------------
+    "over-promise": Text("过度承诺：{note}", "Over-promise: {note}"),
+    "needs.recommended-first": Text(
+        "没有先了解顾客需求就直接推荐", "Recommended something before asking about the customer's needs"
+    ),
+    "needs.never-asked": Text("整场没有询问顾客的需求", "The customer's needs were never asked about"),
+    "needs.topic": Text("询问需求", "ask about needs"),
+    "fabe.title": Text("FABE 介绍", "FABE product presentation"),
+    "fabe.missing": Text("没有介绍产品的卖点和好处", "The product's features and benefits were never presented"),
+    "fabe.no-feature": Text(
+        "介绍产品时缺少卖点（材质/数据）", "The product presentation lacks a concrete feature (material, figures)"
+    ),
+    "fabe.no-benefit": Text(
+        "介绍产品时缺少给顾客的好处", "The product presentation does not say what it does for the customer"
+    ),
+    "fabe.topic": Text("产品卖点", "product features benefits"),
+    "objection.unaddressed": Text(
+        "顾客有顾虑/异议，回复没有回应顾虑",
+        "The customer raised a doubt or objection and the reply did not address it",
+    ),
+    "objection.topic": Text("异议 顾虑", "objection concern"),
+    "closing.missing": Text("没有引导顾客下单", "The customer was never invited to place the order"),
+    "closing.topic": Text("催付 下单", "place the order checkout"),
+    "aapr.title": Text("问答赞推", "ask-answer-praise-recommend"),
+    "aapr.missing": Text("问答赞推缺少「{part}」", 'Ask-answer-praise-recommend is missing the "{part}" step'),
+    "aapr.ask": Text("问 ask", "ask"),
+    "aapr.answer": Text("答 answer", "answer"),
+    "aapr.praise": Text("赞 praise", "praise"),
+    "aapr.recommend": Text("推 recommend", "recommend"),
+    "matching.missing": Text("没有做搭配推荐", "No matching or complementary item was suggested"),
+    "matching.topic": Text("搭配推荐", "matching items"),
+    "reassurance.missing": Text("没有打消顾客的顾虑", "The customer's concern was never put to rest"),
+    "reassurance.topic": Text("打消顾虑 放心", "reassure don't worry"),
+    "expectation.missing": Text(
+        "没有告诉顾客处理时效或下一步", "The customer was not told what happens next or by when"
+    ),
+    "expectation.topic": Text("时效 多久", "how long timeline"),
+    "sandwich.no-feeling": Text(
+        "三明治话术缺少：先安抚情绪", "The empathy sandwich lacks its first layer: acknowledge the feeling"
+    ),
+    "sandwich.no-solution": Text(
+        "三明治话术缺少：给出具体解决方案", "The empathy sandwich lacks its last layer: a concrete solution"
+    ),
+    "sandwich.topic": Text("安抚 解决方案", "apology solution"),
+    # -- knowledge -------------------------------------------------------------------------------------------
+    "fact.title": Text("知识点 {statement}", "Fact: {statement}"),
+    "fact.wrong": Text(
+        "说错了：「{said}」与知识点不符（应为 {expected}）",
+        'Wrong: "{said}" does not match the fact (should be {expected})',
+    ),
+    "fact.missing": Text("没有说明这个知识点", "This fact was never stated"),
+    "fact.missing-numbers": Text(
+        "没有说明这个知识点（需包含 {numbers}）", "This fact was never stated (it must include {numbers})"
+    ),
+    "kb.contradiction": Text(
+        "「{said}」与知识库不符（知识库：{expected}）", '"{said}" contradicts the knowledge base (it says {expected})'
+    ),
+    "list.sep": Text("、", ", "),
+    # -- process ---------------------------------------------------------------------------------------------
+    "step.title": Text("步骤 {description}", "Step: {description}"),
+    "step.missing": Text("缺少步骤：{description}", "Missing step: {description}"),
+    "step.order": Text(
+        "顺序错误：应先「{description}」，再做「{other}」", 'Wrong order: "{description}" should come before "{other}"'
+    ),
+    "authority.limits": Text(
+        "折扣≤{discount:g}元 补偿≤{compensation:g}元 退款≤{refund:g}元",
+        "discount ≤ ${discount:g}, compensation ≤ ${compensation:g}, refund ≤ ${refund:g}",
+    ),
+    "authority.exceeded": Text(
+        "超出权限：{kind} {amount}元 > {limit:g}元，应申请/升级",
+        "Beyond your authority: {kind} ${amount} > ${limit:g}; ask your team lead or escalate",
+    ),
+    "authority.topic": Text("申请 组长", "team lead approval escalate"),
+    "authority.better": Text(
+        "这个金额需要我帮您向组长申请，我会在订单上备注，尽快给您答复。",
+        "That amount needs my team lead's approval. I'll note it on your order and get back to you as soon as I can.",
+    ),
+    "authority.no-refund-right": Text(
+        "无权直接办理退换，应升级处理", "You may not carry out a refund, return or exchange yourself; escalate it"
+    ),
+    "escalation.missing": Text(
+        "顾客的要求超出权限，没有升级给组长/主管",
+        "The customer asked for more than your authority and it was not escalated to a team lead or supervisor",
+    ),
+    "escalation.better": Text(
+        "这个需要我帮您向组长申请，我先在订单上备注，24小时内给您回复。",
+        "I need to ask my team lead about this. I'll note it on your order and get back to you within 24 hours.",
+    ),
+    "verify.missing": Text(
+        "没有先核实订单/问题就直接办理", "A remedy was carried out before the order or the problem was verified"
+    ),
+    "verify.topic": Text("核实订单", "verify the order number"),
+    "verify.better": Text(
+        "麻烦您提供一下订单号，我先帮您核实一下情况～",
+        "Could you share your order number? I'll check the details first.",
+    ),
+    # -- red lines, notes, judge -----------------------------------------------------------------------------
+    "red-line": Text("红线：{description}", "Red line: {description}"),
+    "red-line.phone": Text("红线：发送了顾客未提供的手机号", "Red line: sent a phone number the customer never gave"),
+    "red-line.crossed": Text("越过红线：{ids}", "Red line crossed: {ids}"),
+    "injection.ignored": Text(
+        "回复中含有指令式文字，已忽略（不影响评分）",
+        "The reply contains instruction-like text; it was ignored (no effect on the score)",
+    ),
+    "judge.met": Text("（LLM 评审认为已做到，不扣分）", " (the LLM judge found it done: no deduction)"),
+    "judge.not-met": Text("LLM 评审：{reason}", "LLM judge: {reason}"),
+}
+
+
+def say(locale: str, mid: str, **fields: object) -> str:
+    """The message ``mid`` in ``locale`` with ``fields`` filled in.
+
+    Raises:
+        KeyError: ``mid`` is not in the catalogue (a programming error, caught by the tests).
+    """
+    return CATALOGUE[mid].get(locale).format(**fields)
