@@ -250,3 +250,31 @@ def test_the_scenarios_own_documents_answer_its_questions_first(scenario) -> Non
     assert grader.grade(question).questions[0].doc_id == skirt.doc_id  # no scenario: retrieval order
     assert dress.doc_id in scenario.knowledge
     assert grader.grade(question, scenario).questions[0].doc_id == dress.doc_id
+
+
+def test_script_cases_offer_recommended_replies_never_forbidden_lines() -> None:
+    from simulator.grading.context import script_cases
+
+    text = (
+        "## 主动联系给了差评的买家\n\n**场景**：买家给 J701 差评：掉色严重。\n\n"
+        "**推荐话术**：亲，您好～看到您的评价，**非常抱歉**给您添了麻烦。\n\n"
+        '**要点**：先共情道歉。\n\n**禁忌**："麻烦您把差评删了"\n'
+    )
+    assert script_cases(text) == [("买家给 J701 差评：掉色严重。", "亲，您好～看到您的评价，非常抱歉给您添了麻烦。")]
+    english = (
+        '**Situation**: parcel late.\n**Suggested reply**: "Sorry — let me check the tracking."\n'
+        '**Never**: "Not our fault."'
+    )
+    assert script_cases(english) == [("parcel late.", "Sorry — let me check the tracking.")]
+    assert script_cases("# 退货\n- 亲，签收7天内可以退哦～\n| a | b |") == [("", "亲，签收7天内可以退哦～")]
+
+
+def test_a_missing_step_is_shown_with_the_reference_reply_that_does_it(scenario) -> None:
+    g = Grader(Settings()).grade(chat("在吗，这条碎花裙子我165穿什么码呀", "M码"), scenario)
+    missing = [f for f in g.findings() if f.dimension.value == "process" and f.turn is None]
+    assert missing, "the bare answer skips the scenario's steps"
+    [f] = [f for f in missing if f.criterion == "ask-measurements"]
+    step = next(s for s in scenario.expectations.steps if s.id == f.criterion)
+    assert f.suggestion is not None and f.suggestion.source == "reference"
+    assert f.suggestion.text in scenario.references.good.replies
+    assert any(k in f.suggestion.text for k in step.keywords)

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from simulator.acts import normalise_text, substitute
 from simulator.embedding.base import Embedder
 from simulator.grading.lexicon import Lexicon
 from simulator.grading.messages import say
 from simulator.grading.result import QuestionEvidence, Suggestion
 from simulator.knowledge.passage import Passage, Retriever
-from simulator.scenario.model import Act, Scenario
+from simulator.knowledge.tokens import EN_STOP_WORDS
+from simulator.scenario.model import Act, Scenario, Step
 from simulator.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -30,7 +32,14 @@ if TYPE_CHECKING:
 FACT_KINDS = ("policy", "product", "size-chart", "faq", "sop", "other")
 SCRIPT_KIND = "script"
 _SEARCH_K = 8  # passages fetched per query, before filtering by kind
-_BIGRAM_FIT = 0.12  # share of the question's character bigrams a script line must contain to "fit" it
+_FIT = 0.12  # share of the query's units (CJK bigrams, English words) a 话术 case must contain to "fit" it
+# A 话术 document's cases: **场景**/**Situation** (when), **推荐话术**/**Suggested reply** (what to say),
+# **要点** (why) and **禁忌**/**Never** (what NOT to say — must never be offered as a better reply).
+_LABELLED = re.compile(r"^\s*(?:[-*>]\s*)?\*\*(?P<label>[^*\n]{1,24})\*\*\s*[：:]?\s*(?P<text>.*)$")
+_REPLY_LABELS = ("推荐话术", "参考话术", "话术", "推荐回复", "suggested reply", "model reply", "reply", "say")
+_SITUATION_LABELS = ("场景", "情况", "situation", "when")
+_LATIN_WORD = re.compile(r"[a-z][a-z']{3,}")  # 4+ letters: 'out', 'any' say nothing
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _QUESTIONISH = re.compile(
     r"[?？]|吗|么|呢|多少|什么|怎么|哪|能不能|可以|可不可以|是不是|有没有|how|what|when|can|do you", re.I
 )
@@ -54,6 +63,47 @@ def mask(text: str, spans: Sequence[tuple[int, int]]) -> str:
         for i in range(lo, min(hi, len(chars))):
             chars[i] = " "
     return "".join(chars)
+
+
+def fit_units(text: str) -> set[str]:
+    """What two texts must share to be about the same thing: CJK character bigrams and English words."""
+    low = text.lower()
+    units = {run[i : i + 2] for run in _CJK_RUN.findall(low) for i in range(max(1, len(run) - 1))}
+    return units | {w for w in _LATIN_WORD.findall(low) if w not in EN_STOP_WORDS}
+
+
+def _plain(text: str) -> str:
+    """Markdown emphasis and code marks and wrapping quotes removed."""
+    text = re.sub(r"(\*\*|__|`)", "", text).strip(" \t-*>|")
+    pairs = {'"': '"', "“": "”", "「": "」", "『": "』", "'": "'"}
+    if len(text) > 2 and text[0] in pairs and text.endswith(pairs[text[0]]) and text.count(text[0]) <= 2:
+        text = text[1:-1].strip()
+    return text
+
+
+def script_cases(text: str) -> list[tuple[str, str]]:
+    """(situation, recommended reply) pairs of a 话术 passage.
+
+    Labelled cases give their recommended replies only — never a 禁忌/Never line, never the situation itself.
+    A passage without labels offers its plain lines (not headings, not table rows) as replies.
+    """
+    cases: list[tuple[str, str]] = []
+    situation = ""
+    labelled = False
+    for line in text.splitlines():
+        m = _LABELLED.match(line)
+        if m:
+            labelled = True
+            label = m.group("label").strip().lower()
+            body = _plain(m.group("text"))
+            if label.startswith(_SITUATION_LABELS):
+                situation = body
+            elif label.startswith(_REPLY_LABELS) and len(body) >= 4:
+                cases.append((situation, body))
+    if labelled:
+        return cases
+    plain = [_plain(x) for x in text.splitlines() if x.strip() and not x.lstrip().startswith(("#", "|"))]
+    return [("", x) for x in plain if len(x) >= 6]
 
 
 def bigrams(text: str) -> set[str]:
@@ -264,18 +314,31 @@ class GradingContext:
         return None
 
     def _script_line(self, query: str) -> Suggestion | None:
+        """The team's recommended reply (话术) for a situation like ``query``, if a retrieved script fits it."""
+        q = fit_units(query)
         best: tuple[float, str, str] | None = None
         for p in self.search(query, kind=SCRIPT_KIND, k=2):
-            for line in re.split(r"\n+", p.text):
-                line = line.strip(" -*>|\t")
-                if len(line) < 6 or line.startswith("#"):
-                    continue
-                q = bigrams(query)
-                fit = len(q & bigrams(line)) / max(1, len(q))
-                ok = fit >= _BIGRAM_FIT
-                if ok and (best is None or fit > best[0]):
-                    best = (fit, line, p.id)
+            heading = " ".join(p.heading_path)
+            for situation, reply in script_cases(p.text):
+                shared = q & fit_units(f"{heading} {situation} {reply}")
+                fit = len(shared) / max(1, len(q))
+                # Two shared units at least: one word in common (a shop's name) is not a situation in common.
+                if len(shared) >= 2 and fit >= _FIT and (best is None or fit > best[0]):
+                    best = (fit, reply, p.id)
         return Suggestion(best[1], f"script:{best[2]}") if best else None
+
+    def step_suggestion(self, step: Step) -> Suggestion:
+        """How to do a missing process step: the good reference reply that does it, else a 话术 that fits the
+        step, else the step's own description."""
+        refs = self.scenario.references.good.replies if self.scenario and self.scenario.references else []
+        for reply in refs:
+            text = substitute(reply, self.variables)
+            norm = normalise_text(text)
+            said = any(normalise_text(substitute(k, self.variables)) in norm for k in step.keywords if k.strip())
+            if said or (not step.keywords and self.acts is not None and step.act in self.acts.detect(text)):
+                return Suggestion(text, "reference")
+        line = self._script_line(step.description)
+        return line or Suggestion(step.description, f"step:{step.id}")
 
     def _reference_reply(self, turn: int | None) -> str:
         if self.scenario is None or self.scenario.references is None or turn is None:

@@ -111,9 +111,7 @@ class ProcessScorer:
                 step.points,
                 ctx.say("step.missing", description=step.description),
                 source=source,
-                suggestion=ctx.suggestion(
-                    agents[0], topic=step.description, fallback=step.description, fallback_source=f"step:{step.id}"
-                ),
+                suggestion=ctx.step_suggestion(step),
             )
             return deduct(D, step.id, title, step.points, [f])
         early = [(b, t) for b in step.before if (t := first.get(b)) is not None and t < at]

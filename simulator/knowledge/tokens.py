@@ -33,7 +33,7 @@ _EN_STOP_TEXT = """
     is it its me my of on or our so than that the their them then there these they this to was we were
     what when where which who will with would you your
 """
-_EN_STOP = frozenset(_EN_STOP_TEXT.split())
+EN_STOP_WORDS = frozenset(_EN_STOP_TEXT.split())
 _ZH_STOP_TEXT = """
     的 了 吗 呢 啊 吧 呀 哦 嘛 么 哈 啦 呗 嗯 是 我 你 他 她 它 们 这 那 在 和
     与 就 都 也 还 又 很 亲 您
@@ -100,7 +100,7 @@ class Tokenizer:
                     out.append(piece)
             else:
                 for w in _WORD.findall(piece):
-                    if w not in _EN_STOP:
+                    if w not in EN_STOP_WORDS:
                         out.append(stem(w) if w.isalpha() else w)
         if self.bigrams:
             for run in _CJK_RUN.findall(text):
