@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,26 +192,31 @@ def knowledge() -> FakeKnowledge:
     return FakeKnowledge()
 
 
-@pytest.fixture
-def app(settings: Settings, knowledge: FakeKnowledge):
+def make_app(settings: Settings, knowledge: Any, customer_factory: Callable[[Scenario], Any] = FakeCustomer) -> Any:
+    """The app with fakes and four accounts (the second trainee's name carries an HTML payload)."""
     hasher = password_hasher(fast=True)
     application = create_app(
         settings,
-        customer_factory=FakeCustomer,
+        customer_factory=customer_factory,
         grade=fake_grade,
         grader_version="fake-1",
         retriever=knowledge,
         hasher=hasher,
         limiter=RateLimiter(burst=30, per_second=100),
     )
-    svc = application.state.services
-    with svc.db.write() as s:
+    with application.state.services.db.write() as s:
         create_user(s, hasher, "xiaoman", "demo1234", role="trainee", display_name="小满")
         create_user(s, hasher, "ajie", "demo1234", role="trainee", display_name=f"阿杰{PAYLOAD}")
         create_user(s, hasher, "laowang", "demo1234", role="trainer", display_name="老王")
         create_user(s, hasher, "admin", "demo1234", role="admin", display_name="管理员")
+    return application
+
+
+@pytest.fixture
+def app(settings: Settings, knowledge: FakeKnowledge):
+    application = make_app(settings, knowledge)
     yield application
-    svc.db.dispose()
+    application.state.services.db.dispose()
 
 
 def client_for(app) -> TestClient:  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from test_web_fakes import (  # noqa: F401 - fixtures
     hx,
     knowledge,
     login,
+    make_app,
     scenario_dir,
     settings,
     start,
@@ -34,9 +34,6 @@ from simulator.customer.base import CustomerResponse, TurnContext
 from simulator.scenario.model import Scenario
 from simulator.settings import Settings
 from simulator.store.transcripts import list_turns
-from simulator.store.users import create_user, password_hasher
-from web import create_app
-from web.ratelimit import RateLimiter
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -84,23 +81,6 @@ class Gate:
                 return super().respond(ctx)
 
         return Gated(scenario)
-
-
-def make_app(settings: Settings, knowledge: Any, customer_factory: Callable[[Scenario], Any]) -> Any:
-    hasher = password_hasher(fast=True)
-    application = create_app(
-        settings,
-        customer_factory=customer_factory,
-        grade=fake_grade,
-        grader_version="fake-1",
-        retriever=knowledge,
-        hasher=hasher,
-        limiter=RateLimiter(burst=30, per_second=100),
-    )
-    with application.state.services.db.write() as s:
-        create_user(s, hasher, "xiaoman", "demo1234", role="trainee", display_name="小满")
-        create_user(s, hasher, "ajie", "demo1234", role="trainee", display_name="阿杰")
-    return application
 
 
 @pytest.fixture
