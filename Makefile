@@ -28,7 +28,7 @@ setup-st: $(ST_STAMP)
 run: setup
 	$(BIN)/simulator serve
 
-## Install everything (Python packages, Debian chromium + CJK font) and run every suite.
+## Install everything (Python packages, Debian chromium + CJK font + PostgreSQL) and run every suite.
 test: setup-st system-deps
 	bash scripts/test-all.sh
 

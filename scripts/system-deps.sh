@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the end-to-end suites need: chromium for the browser tests and a CJK font so Chinese
-# screenshots are readable. Installed only when missing; needs root (as on CI and the dev machines).
+# Debian packages the end-to-end suites need: chromium for the browser tests, a CJK font so Chinese
+# screenshots are readable, and PostgreSQL (initdb / pg_ctl; the tests start their own throwaway server).
+# Installed only when missing; needs root (as on CI and the dev machines).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || need+=(fonts-wqy-microhei)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "system-deps: please install: ${need[*]} (sudo apt-get install ${need[*]})" >&2

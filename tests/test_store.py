@@ -1,7 +1,11 @@
-"""Persistence: migrations match the models, turns are append-only, accounts, resume, grades."""
+"""Persistence: migrations match the models, turns are append-only, accounts, resume, grades.
+
+Every test runs on SQLite (fast suite) and on a throwaway PostgreSQL server (``-m slow``, see conftest.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,9 +28,11 @@ from simulator.store.transcripts import (
 from simulator.store.users import AccountError, authenticate, create_user, password_hasher, set_password
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Database:
-    d = open_database(f"sqlite:///{tmp_path / 'sim.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    sqlite = f"sqlite:///{tmp_path / 'sim.db'}"
+    url = sqlite if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    d = open_database(url)
     yield d
     d.dispose()
 
@@ -48,11 +54,38 @@ def test_migrations_match_models(db: Database) -> None:
     assert current_revision(db) is not None
 
 
-def test_migrate_is_idempotent_and_wal(db: Database) -> None:
+def test_migrations_down_to_empty_and_up_again(db: Database) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    from simulator.store.database import MIGRATIONS_DIR
+    from simulator.store.models import Base
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    assert current_revision(db) is None
+    migrate(db)  # from empty to head
+    with db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    assert current_revision(db) == "0001"
+
+
+def test_migrate_is_idempotent_and_configured(db: Database) -> None:
     migrate(db)
     with db.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        if db.is_sqlite:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        else:
+            assert conn.exec_driver_sql("SHOW TimeZone").scalar() == "UTC"
+            assert conn.exec_driver_sql("SELECT count(*) FROM pg_trigger WHERE tgname = 'turns_append_only'").scalar()
 
 
 def test_accounts(db: Database, hasher) -> None:
@@ -159,3 +192,65 @@ def test_assignments_sorted_by_due(db: Database, hasher) -> None:
         )
     with db.read() as s:
         assert [a.scenario_id for a in assignments_for(s, trainee)] == ["soon", "late", "none-due"]
+
+
+def test_text_and_json_are_stored_alike_on_every_backend(db: Database, hasher) -> None:
+    """PostgreSQL cannot store NUL in text or JSON, nor NaN in JSONB: the store drops them on every backend, so
+    what one backend accepts the other does too. JSON objects may come back with their keys reordered (JSONB)."""
+    uid = _user(db, hasher)
+    with db.write() as s:
+        variables = {"z": 1, "a": 2}
+        row = create_session(s, user_id=uid, scenario_id="sc-1", scenario_digest="d", seed=1, variables=variables)
+        append_turns(s, row, [NewTurn("agent", "在\x00吗", meta={"note": "x\x00y", "ratio": float("nan")})])
+        save_grade(
+            s,
+            row.id,
+            overall=None,
+            dimensions={},
+            red_line=False,
+            findings=[{"evidence": "a\x00b", "points": float("inf")}],
+            grader_version="t",
+        )
+        create_assignment(s, trainer_id=uid, trainee_id=uid, scenario_id="sc-1", note="先练\x00这个")
+        sid = row.id
+    with db.read() as s:
+        (turn,) = list_turns(s, sid)
+        assert turn.text == "在吗" and turn.meta == {"note": "xy", "ratio": None}
+        assert get_grade(s, sid).findings == [{"evidence": "ab", "points": None}]
+        assert assignments_for(s, uid)[0].note == "先练这个"
+        assert active_session(s, uid, "sc-1").variables == {"a": 2, "z": 1}
+
+
+def test_two_graders_at_once_replace_instead_of_failing(db: Database, hasher) -> None:
+    """The grading worker of one instance and the report page of another finish the same session together: the
+    later grade replaces the earlier (one row), neither fails on the unique session_id."""
+    import threading
+    import time
+
+    uid = _user(db, hasher)
+    with db.write() as s:
+        sid = create_session(s, user_id=uid, scenario_id="sc-1", scenario_digest="d", seed=1).id
+    first_saved = threading.Event()
+    errors: list[BaseException] = []
+
+    def grade(overall: float, hold: bool) -> None:
+        try:
+            with db.write() as s:
+                save_grade(s, sid, overall=overall, dimensions={}, red_line=False, findings=[], grader_version="t")
+                if hold:  # keep the transaction open while the other grader starts
+                    first_saved.set()
+                    time.sleep(0.5)
+        except BaseException as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=grade, args=(1.0, True))
+    first.start()
+    assert first_saved.wait(10)
+    second = threading.Thread(target=grade, args=(2.0, False))
+    second.start()
+    first.join(30)
+    second.join(30)
+    assert errors == []
+    with db.read() as s:
+        assert get_grade(s, sid).overall == 2.0
+        assert s.scalar(text("SELECT count(*) FROM grades")) == 1

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from pwdlib import PasswordHash
 
-from simulator.store.database import Database
+from simulator.store.database import Database, advisory_lock
 from simulator.store.models import Role, utcnow
 from simulator.store.records import create_assignment
 from simulator.store.users import count_users, create_user
@@ -45,6 +45,7 @@ def ensure_demo_accounts(
         assignable: Usable scenario ids; the demo assignment is made only if its scenario is among them.
     """
     with db.write() as s:
+        advisory_lock(s, "demo-accounts")  # two instances starting on an empty database create them once
         if count_users(s) > 0:
             return []
         users = {

@@ -54,6 +54,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def clean_text(text: str) -> str:
+    """Text as every backend stores it: without NUL characters, which PostgreSQL text columns refuse (and which
+    no one means to type — a pasted or scripted message may carry them)."""
+    return text.replace("\x00", "")
+
+
 def new_uuid() -> str:
     """A random session id (unguessable: it appears in URLs)."""
     return str(uuid.uuid4())

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from simulator.store.models import Assignment, Grade
+from simulator.store.models import Assignment, Grade, PracticeSession, clean_text
 
 
 def save_grade(
@@ -23,7 +23,13 @@ def save_grade(
     grader_version: str,
     detail: dict[str, Any] | None = None,
 ) -> Grade:
-    """Store (or replace) the grade of a session. Missing dimensions stay ``None`` (unscored)."""
+    """Store (or replace) the grade of a session. Missing dimensions stay ``None`` (unscored).
+
+    Two graders may finish the same session at once (the background worker of the instance that ended it and
+    the report page on another): the session row's lock makes the second replace the first's grade instead of
+    failing on the unique ``grades.session_id``.
+    """
+    s.execute(select(PracticeSession.id).where(PracticeSession.id == session_id).with_for_update())
     row = s.scalar(select(Grade).where(Grade.session_id == session_id))
     if row is None:
         row = Grade(session_id=session_id)
@@ -56,7 +62,9 @@ def create_assignment(
     note: str = "",
 ) -> Assignment:
     """A trainer assigns a scenario to a trainee."""
-    row = Assignment(trainer_id=trainer_id, trainee_id=trainee_id, scenario_id=scenario_id, due_at=due_at, note=note)
+    row = Assignment(
+        trainer_id=trainer_id, trainee_id=trainee_id, scenario_id=scenario_id, due_at=due_at, note=clean_text(note)
+    )
     s.add(row)
     s.flush()
     return row

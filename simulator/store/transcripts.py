@@ -23,6 +23,7 @@ from simulator.store.models import (
     Turn,
     TurnKind,
     TurnRole,
+    clean_text,
     utcnow,
 )
 
@@ -87,7 +88,7 @@ def append_turns(
             seq=seq,
             role=TurnRole(t.role).value,
             kind=TurnKind(t.kind).value,
-            text=t.text,
+            text=clean_text(t.text),
             created_at=t.at or now,
             response_ms=t.response_ms,
             meta=dict(t.meta),

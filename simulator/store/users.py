@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from simulator.errors import NotFound, SimulatorError
-from simulator.store.models import Role, User
+from simulator.store.models import Role, User, clean_text
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,39}$")
 MIN_PASSWORD = 8
@@ -69,7 +69,7 @@ def create_user(
         raise AccountError(f"user name '{name}' is taken — pick another or reset that user's password")
     user = User(
         username=name,
-        display_name=(display_name or name).strip()[:80] or name,
+        display_name=clean_text(display_name or name).strip()[:80] or name,
         role=role_value,
         password_hash=hasher.hash(password),
         locale=locale,
