@@ -194,8 +194,9 @@ def test_oversized_and_empty_messages(app) -> None:
     sid = start(c, token)
     r = c.post(f"/chat/{sid}/reply", data={"text": "长" * 201}, headers=hx(token))
     assert r.status_code == 422 and "最多 200 个字符" in r.text and r.headers["HX-Retarget"] == "#flash"
-    r = c.post(f"/chat/{sid}/reply", data={"text": "   "}, headers=hx(token))
-    assert r.status_code == 422 and "请先输入消息" in r.text
+    for blank in ("   ", "\x00\x00", " \x1b\x07 "):  # control characters alone are not a message
+        r = c.post(f"/chat/{sid}/reply", data={"text": blank}, headers=hx(token))
+        assert r.status_code == 422 and "请先输入消息" in r.text
     r = c.post(f"/chat/{sid}/reply", data={"text": "x" * 70_000}, headers=hx(token))
     assert r.status_code == 413 and "64 KB" in r.text
     from simulator.store.transcripts import list_turns

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -219,7 +220,8 @@ class Practice:
 
     def submit(self, session_id: str, text: str) -> Turn:
         """Store the trainee's message (committed before returning). Raises :class:`PracticeError`."""
-        clean = text.strip()
+        # Control characters (NUL and friends) are never part of a message; newlines and tabs are.
+        clean = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
         if not clean:
             raise PracticeError("empty")
         if len(clean) > self.max_chars:
