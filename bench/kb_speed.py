@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "| chunks | docs | load avg | build s (embed / store / index) | load s | hybrid p50 / p95 ms | "
         "vector p50 / p95 | BM25 p50 / p95 | hybrid+filters p50 / p95 |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['chunks']:,} | {r['documents']:,} | {r['load_average']} | {r['build_s']} ({r['embed_s']} / "
