@@ -4,8 +4,10 @@ Transcripts are the scenarios' reference trainees played through the scripted cu
 10 turns (5 customer, 5 agent). Two configurations:
 
 * ``offline`` — rules + act detector, no knowledge base (what `simulator check` uses);
-* ``kb`` — plus the built knowledge base and its embedder (retrieval per customer question, contradiction
-  checks, 话术 suggestions). Skipped when no index exists (`simulator kb build` first).
+* ``kb cold`` — plus the built knowledge base and its embedder (retrieval per customer question, contradiction
+  checks, 话术 suggestions), the knowledge base's query-vector cache emptied before every transcript;
+* ``kb warm`` — the same with the cache kept (the 54 transcripts repeat, as scripted customers' lines do).
+  Both skipped when no index exists (`simulator kb build` first).
 
     .venv/bin/python bench/grader_speed.py [--n 1000] [--no-kb]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from simulator.acts import ActDetector
@@ -52,7 +55,7 @@ def corpus(settings: Settings) -> list[tuple[Transcript, object]]:
     return out
 
 
-def run(name: str, grader: Grader, items: list, n: int) -> None:
+def run(name: str, grader: Grader, items: list, n: int, before_each: Callable[[], None] = lambda: None) -> None:
     for t, s in items[:5]:
         grader.grade(t, s)  # warm caches (regexes, lexicon, embedder)
     times = []
@@ -60,6 +63,7 @@ def run(name: str, grader: Grader, items: list, n: int) -> None:
     for i in range(n):
         t, s = items[i % len(items)]
         t = Transcript(id=f"{t.id}-{i}", turns=t.turns, scenario=t.scenario, complete=t.complete, outcome=t.outcome)
+        before_each()
         a = time.perf_counter()
         grader.grade(t, s)
         times.append((time.perf_counter() - a) * 1000)
@@ -88,7 +92,12 @@ def main() -> int:
         if kb is None:
             print(f"kb       skipped: {notice}")
         else:
-            run("kb", Grader(settings, retriever=kb, embedder=embedder), items, args.n)  # type: ignore[arg-type]
+            grader = Grader(settings, retriever=kb, embedder=embedder)  # type: ignore[arg-type]
+            # Cold: every transcript's questions embedded afresh, as if no buyer had ever asked them before.
+            run("kb cold", grader, items, args.n, before_each=kb.forget_queries)
+            # Warm: the same 54 transcripts again and again, so the questions' vectors are cached — what a
+            # server sees when many trainees play the same scripted customers.
+            run("kb warm", grader, items, args.n)
     return 0
 
 

@@ -278,3 +278,17 @@ def test_a_missing_step_is_shown_with_the_reference_reply_that_does_it(scenario)
     assert f.suggestion is not None and f.suggestion.source == "reference"
     assert f.suggestion.text in scenario.references.good.replies
     assert any(k in f.suggestion.text for k in step.keywords)
+
+
+def test_the_grader_prepares_every_customer_message_in_one_batch() -> None:
+    class Preparing(FakeRetriever):
+        def __init__(self, passages: Sequence[Passage]):
+            super().__init__(passages)
+            self.prepared: list[list[str]] = []
+
+        def prepare(self, queries: Sequence[str]) -> None:
+            self.prepared.append(list(queries))
+
+    retriever = Preparing([RETURNS, COMP, SCRIPT])
+    Grader(Settings(), retriever=retriever).grade(chat("这个能退货吗？", "亲，可以的", "运费谁出？", "我们出哦"))
+    assert len(retriever.prepared) == 1 and {"这个能退货吗？", "运费谁出？"} <= set(retriever.prepared[0])

@@ -225,3 +225,21 @@ def test_cli_build_reports_problems_as_path_line(tmp_path: Path, monkeypatch: py
     assert "knowledge_bad/latin1.md:6:1: byte 0xe9 is not UTF-8" in result.output
     assert "knowledge_bad/unclosed-front-matter.md:1:1:" in result.output
     assert "Traceback" not in result.output
+
+
+def test_prepared_queries_are_embedded_in_one_batch_and_search_the_same(tmp_path: Path, shop: Path) -> None:
+    emb = CountingEmbedder()
+    kb = KnowledgeBase.open(_settings(tmp_path), embedder=emb)
+    kb.build([shop])
+    questions = ["发票怎么开", "M码身高多少", "真丝怎么洗"]
+    expected = [[p.id for p in kb.search(q, 3)] for q in questions]
+    kb.forget_queries()
+    calls: list[int] = []
+    original = emb.embed
+    emb.embed = lambda texts: (calls.append(len(texts)), original(texts))[1]  # type: ignore[method-assign]
+    kb.prepare([*questions, "发票怎么开", "  "])  # duplicates and blanks cost nothing
+    assert calls == [3]
+    assert [[p.id for p in kb.search(q, 3)] for q in questions] == expected
+    assert calls == [3]  # every search found its vector
+    kb.search("退货", 3)
+    assert calls == [3, 1]  # an unprepared query is embedded on its own

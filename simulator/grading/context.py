@@ -239,6 +239,11 @@ class GradingContext:
         """
         if self.retriever is None or not query.strip():
             return []
+        if not self._search:
+            # Every customer message is searched (its passage, 话术 lines): embed them all in one batch.
+            prepare = getattr(self.retriever, "prepare", None)
+            if callable(prepare):
+                prepare([self.texts[i] for i in self.customer_indices()] + [query])
         if query not in self._search:
             found = self.retriever.search(query, _SEARCH_K, locale=self.locale)
             # The scenario says which documents it is about: a buyer asking about "这条碎花裙子" means the
@@ -282,9 +287,18 @@ class GradingContext:
             return 0.0 if not x or not y else 2 * len(x & y) / (len(x) + len(y))
         missing = [t for t in (a, b) if t not in self._vectors]
         if missing:
+            if not self._vectors:
+                # The first comparison brings every agent reply and fact statement along: one embedder batch per
+                # transcript instead of one call per fact.
+                missing += [self.texts[i] for i in self.agent_indices()] + self._fact_statements()
+            missing = list(dict.fromkeys(t for t in missing if t not in self._vectors))
             for t, v in zip(missing, self.embedder.embed(missing), strict=True):
                 self._vectors[t] = np.asarray(v, dtype=np.float32)
         return float(self._vectors[a] @ self._vectors[b])
+
+    def _fact_statements(self) -> list[str]:
+        facts = self.scenario.expectations.facts if self.scenario else []
+        return [substitute(f.statement, self.variables) for f in facts]
 
     # -- better replies --------------------------------------------------------------------------------------
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -37,6 +39,7 @@ Progress = Callable[[str, int, int], None]
 Mode = Literal["hybrid", "vector", "bm25"]
 EMBED_BATCH = 256
 OTHER_LANGUAGE_FACTOR = 0.5
+QUERY_CACHE_SIZE = 4096  # query vectors kept (2 KB each with USE)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -110,6 +113,10 @@ class KnowledgeBase:
         self.tokenizer = tokenizer or Tokenizer()
         self.fusion = fusion or Fusion()
         self._index: SearchIndex | None = None
+        # Query vectors by normalised query text: a batch embeds ~2.5x faster than the same texts one by one
+        # (USE, 8 short questions), and buyers ask the same things again. Bounded; shared by request threads.
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings, *, embedder: Embedder | None = None, db_dir: Path | None = None) -> KnowledgeBase:
@@ -333,6 +340,37 @@ class KnowledgeBase:
                 break
         return out
 
+    def prepare(self, queries: Sequence[str]) -> None:
+        """Embed the queries about to be searched in one batch (the grader calls this once per transcript)."""
+        texts = {normalise_query(x, self.synonyms).text for x in queries if x.strip()}
+        with self._query_lock:
+            missing = [t for t in texts if t not in self._query_vectors]
+        if missing:
+            self._remember(missing, self.embedder.embed(missing))
+
+    def forget_queries(self) -> None:
+        """Drop the cached query vectors (benchmarks measure the cold case with it)."""
+        with self._query_lock:
+            self._query_vectors.clear()
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        with self._query_lock:
+            vec = self._query_vectors.get(text)
+            if vec is not None:
+                self._query_vectors.move_to_end(text)
+                return vec
+        return self._remember([text], self.embedder.embed([text]))[0]
+
+    def _remember(self, texts: Sequence[str], vectors: Any) -> list[np.ndarray]:
+        out = [np.asarray(v, dtype=np.float32) for v in vectors]
+        with self._query_lock:
+            for t, v in zip(texts, out, strict=True):
+                self._query_vectors[t] = v
+                self._query_vectors.move_to_end(t)
+            while len(self._query_vectors) > QUERY_CACHE_SIZE:
+                self._query_vectors.popitem(last=False)
+        return out
+
     def rank(
         self,
         query: str,
@@ -353,7 +391,7 @@ class KnowledgeBase:
         vector: list[tuple[int, float]] = []
         bm25: list[tuple[int, float]] = []
         if mode in ("hybrid", "vector"):
-            vector = index.vector_ranking(self.embedder.embed([q.text])[0], depth, mask)
+            vector = index.vector_ranking(self._query_vector(q.text), depth, mask)
         if mode in ("hybrid", "bm25"):
             # Typed and added words weigh the same: counting typed words double was measured worse
             # (bench/kb_quality.py, zh hybrid MRR 0.896 → 0.883).

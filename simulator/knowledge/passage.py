@@ -46,7 +46,11 @@ class Passage:
 
 
 class Retriever(Protocol):
-    """Anything that answers a question with knowledge passages (the hybrid index, or a fake in tests)."""
+    """Anything that answers a question with knowledge passages (the hybrid index, or a fake in tests).
+
+    A retriever may also offer ``prepare(queries)`` — embed several upcoming queries in one batch — which the
+    grader calls once per transcript when it is there (:meth:`simulator.knowledge.base.KnowledgeBase.prepare`).
+    """
 
     def search(
         self,
@@ -61,3 +65,4 @@ class Retriever(Protocol):
     ) -> list[Passage]:
         """The ``k`` best passages for ``query`` under the filters, best first."""
         ...
+
