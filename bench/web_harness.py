@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 TYPING_DELAY_S = 0.7  # what the page's typing indicator waits before asking for the answer
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 AFTER_RE = re.compile(r'"after": (\d+)')
+PENDING_RE = re.compile(r'id="typing"[^>]*data-after="(\d+)"')
 CUSTOMER_RE = re.compile(r'<div class="turn customer" data-seq="\d+">.*?<div class="bubble">(.*?)</div>', re.S)
 
 
@@ -42,11 +43,25 @@ def server_env(data_dir: Path) -> dict[str, str]:
     return {**os.environ, "SIM_DATA_DIR": str(data_dir), "SIM_DEMO": "true"}
 
 
-def start_server(data_dir: Path, port: int, *, log_name: str = "server.log") -> subprocess.Popen[bytes]:
-    """Run ``simulator serve`` (no access log) and wait until it answers."""
+def start_server(
+    data_dir: Path, port: int, *, log_name: str = "server.log", workers: int = 1
+) -> subprocess.Popen[bytes]:
+    """Run ``simulator serve`` (no access log) with ``workers`` processes and wait until it answers."""
     log = open(data_dir / log_name, "ab")  # noqa: SIM115 - the process owns it until it exits
     proc = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--workers",
+            str(workers),
+        ],
         cwd=REPO,
         env=server_env(data_dir),
         stdout=log,
@@ -143,7 +158,10 @@ class Trainee:
 
     async def _timed(self, what: str, method: str, url: str, **kw: object) -> httpx.Response:
         t0 = time.perf_counter()
-        r = await self.client.request(method, url, **kw)  # type: ignore[arg-type]
+        try:
+            r = await self.client.request(method, url, **kw)  # type: ignore[arg-type]
+        except httpx.TransportError as exc:  # a dropped connection is an error to count, not a crash
+            r = httpx.Response(599, text=f"{type(exc).__name__}: {exc}")
         self.latencies.append((time.monotonic(), what, time.perf_counter() - t0))
         return r
 
@@ -168,8 +186,12 @@ class Trainee:
         page = await self._timed("chat page", "GET", f"/chat/{self.session_id}")
         if "/reports/" in page.text and 'id="reply-form"' not in page.text:
             self.replies = []
-        else:
-            self.replies = list(self.scripts[sid])
+            return
+        self.replies = list(self.scripts[sid])
+        waiting = PENDING_RE.search(page.text)
+        if waiting:  # a resumed conversation still waiting for the customer: the page asks for the answer first
+            await asyncio.sleep(TYPING_DELAY_S)
+            await self._answer(waiting.group(1))
 
     async def turn(self) -> bool:
         """One reply and the customer's answer; False when the conversation is over (start another)."""
@@ -185,7 +207,13 @@ class Trainee:
         self.acks.append(Ack(self.session_id, "agent", text))
         after = AFTER_RE.search(r.text)
         await asyncio.sleep(TYPING_DELAY_S)
-        data = {"after": after.group(1) if after else 0}
+        html = await self._answer(after.group(1) if after else "0")
+        return html is not None and 'id="composer" class="composer closed"' not in html and bool(self.replies)
+
+    async def _answer(self, after: str) -> str | None:
+        """Fetch the customer's answer as the page does and record its turns; None on an error."""
+        headers = {"HX-Request": "true", "X-CSRF-Token": self.token}
+        data = {"after": after}
         if self.stream:
             status, html = await self._stream_answer(data, headers)
         else:
@@ -193,19 +221,23 @@ class Trainee:
             status, html = r.status_code, r.text
         if status != 200:
             self.errors.append(f"customer {status}: {html[:120]}")
-            return True
+            return None
         for line in re.findall(
             r'<div class="turn customer" data-seq="\d+">.*?<div class="bubble">(.*?)</div>', html, re.S
         ):
             self.acks.append(Ack(self.session_id, "customer", _unescape(line)))
-        return 'id="composer" class="composer closed"' not in html and bool(self.replies)
+        return html
 
     async def _stream_answer(self, data: dict[str, object], headers: dict[str, str]) -> tuple[int, str]:
         """POST /customer/stream and read it to the end: (status, the final ``turn`` fragment or the error)."""
         t0 = time.perf_counter()
         url = f"/chat/{self.session_id}/customer/stream"
-        async with self.client.stream("POST", url, data=data, headers=headers) as r:  # type: ignore[arg-type]
-            body = (await r.aread()).decode("utf-8", "replace")
+        try:
+            async with self.client.stream("POST", url, data=data, headers=headers) as r:  # type: ignore[arg-type]
+                body = (await r.aread()).decode("utf-8", "replace")
+        except httpx.TransportError as exc:
+            self.latencies.append((time.monotonic(), "customer", time.perf_counter() - t0))
+            return 599, f"{type(exc).__name__}: {exc}"
         self.latencies.append((time.monotonic(), "customer", time.perf_counter() - t0))
         if r.status_code != 200:
             return r.status_code, body

@@ -68,6 +68,12 @@ async def run_level(base: str, names: list[str], scripts: dict[str, list[str]], 
             if t_start <= when <= t_end:
                 by_kind.setdefault(what, []).append(s)
     errors = sum(len(t.errors) for t in trainees)
+    kinds: dict[str, int] = {}
+    for t in trainees:
+        for e in t.errors:
+            kinds[e[:60]] = kinds.get(e[:60], 0) + 1
+    for e, count in sorted(kinds.items(), key=lambda x: -x[1])[:5]:
+        print(f"  error ×{count}: {e}", file=sys.stderr, flush=True)
     for t in trainees:
         await t.close()
     return {
@@ -93,6 +99,7 @@ def main() -> None:
     ap.add_argument("--target-ms", type=float, default=200.0, help="p95 latency target.")
     ap.add_argument("--data-dir", type=Path, default=None, help="Reuse a data dir (keeps the knowledge index).")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--workers", type=int, default=1, help="Server processes (simulator serve --workers).")
     ap.add_argument(
         "--plain", action="store_true", help="Fetch answers with the htmx POST instead of the stream the page uses."
     )
@@ -105,7 +112,7 @@ def main() -> None:
     scripts = good_scripts()
     port = free_port()
     print(f"starting server (data dir {data}) …", flush=True)
-    proc = start_server(data, port)
+    proc = start_server(data, port, workers=args.workers)
     base = f"http://127.0.0.1:{port}"
     rows = []
     try:

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     # Web app
     host: str = Field(default="127.0.0.1", description="Address `simulator serve` binds to.")
     port: int = Field(default=8000, description="Port `simulator serve` binds to.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server processes for `simulator serve` (one per core serves more trainees; each loads the "
+        "embedder, ~0.3 GB).",
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; unset = SQLite file in the data directory."
     )

@@ -266,3 +266,21 @@ def test_real_engine_good_reference_buys(settings) -> None:
     score = re.search(r'id="overall-score">(\d+)<', html)
     assert score and int(score.group(1)) >= 80
     application.state.services.db.dispose()
+
+
+def test_warm_up_freezes_the_start_up_heap(settings, knowledge) -> None:
+    import gc
+
+    from fastapi.testclient import TestClient
+    from test_web_fakes import FakeCustomer, fake_grade
+
+    application = create_app(
+        settings, customer_factory=FakeCustomer, grade=fake_grade, retriever=knowledge, warm_up=True
+    )
+    try:
+        with TestClient(application) as c:  # runs the lifespan
+            assert c.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        application.state.services.db.dispose()

@@ -59,33 +59,11 @@ class LazyKnowledge:
         kb = self.get()
         return [] if kb is None else list(kb.search(query, k, **filters))
 
-
-class SerialEmbedder:
-    """One forward pass at a time: the request threads share one embedder whose BLAS threads already use every
-    core, and concurrent passes on 2 cores were measured far slower than queued ones.
-
-    Args:
-        inner: The embedder to guard.
-    """
-
-    def __init__(self, inner: Any):
-        self.inner = inner
-        self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        """The inner embedder's name (stored with the knowledge index)."""
-        return str(self.inner.name)
-
-    @property
-    def dim(self) -> int:
-        """Vector size."""
-        return int(self.inner.dim)
-
-    def embed(self, texts: Sequence[str]) -> Any:
-        """Embed under the lock."""
-        with self._lock:
-            return self.inner.embed(texts)
+    def prepare(self, queries: Sequence[str]) -> None:
+        """Embed a transcript's questions in one batch before the grader searches them."""
+        prepare = getattr(self.get(), "prepare", None)
+        if prepare is not None:
+            prepare(queries)
 
 
 class OfflineEngine:
@@ -104,9 +82,10 @@ class OfflineEngine:
         if self._embedder is None:
             with self._lock:
                 if self._embedder is None:
+                    from simulator.embedding.batching import BatchingEmbedder
                     from simulator.embedding.factory import make_embedder
 
-                    self._embedder = SerialEmbedder(make_embedder(self.settings))
+                    self._embedder = BatchingEmbedder(make_embedder(self.settings))
         return self._embedder
 
     def detector(self) -> Any:
@@ -123,15 +102,34 @@ class OfflineEngine:
 
         return make_customer(self.settings, scenario, embedder=self.embedder(), detector=self.detector())
 
+    def grader(self) -> Any:
+        """The shared offline grader (built on first use)."""
+        if self._grader is None:
+            with self._lock:
+                if self._grader is None:
+                    from simulator.grading import Grader
+
+                    self._grader = Grader(
+                        self.settings, retriever=self.knowledge, embedder=self.embedder(), detector=self.detector()
+                    )
+        return self._grader
+
     def grade(self, transcript: Transcript, scenario: Scenario) -> Any:
         """Grade a finished transcript."""
-        if self._grader is None:
-            from simulator.grading import Grader
+        return self.grader().grade(transcript, scenario)
 
-            self._grader = Grader(
-                self.settings, retriever=self.knowledge, embedder=self.embedder(), detector=self.detector()
-            )
-        return self._grader.grade(transcript, scenario)
+    def warm_up(self) -> None:
+        """Load now what the first trainee would otherwise wait for: the embedder and act detector, the knowledge
+        index with its tokenizer (jieba's dictionary), and the grader with both rule lexicons."""
+        from simulator.transcript import Transcript, Turn
+
+        self.detector().detect("您好，请问有什么可以帮您？")
+        kb = self.knowledge.get()
+        if kb is not None:
+            kb.search("尺码怎么选 size", 1)
+        for text in ("在吗，这件衣服165穿什么码？", "Hi, which size should I get?"):
+            hello = Transcript(id="warm-up", turns=[Turn(role="customer", text=text), Turn(role="agent", text="您好")])
+            self.grader().grade(hello)
 
     def version(self) -> str:
         """Grader version stored with each grade: package version + digest of the rule lexicons."""

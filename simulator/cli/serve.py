@@ -66,6 +66,9 @@ def register(app: typer.Typer) -> None:
             bool | None, typer.Option("--demo/--no-demo", help="Create demo accounts on first start (SIM_DEMO).")
         ] = None,
         access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+        workers: Annotated[
+            int | None, typer.Option(min=1, max=64, help="Server processes (default SIM_WORKERS or 1).")
+        ] = None,
     ) -> None:
         """Start the web app: migrate the database, prepare the demo, serve on http://HOST:PORT."""
         import uvicorn
@@ -76,13 +79,18 @@ def register(app: typer.Typer) -> None:
         prepare(settings)
         bind_host = host or settings.host
         bind_port = port or settings.port
-        typer.echo(f"Serving on http://{bind_host}:{bind_port}  (data: {settings.data_dir})")
+        processes = workers or settings.workers
+        typer.echo(f"Serving on http://{bind_host}:{bind_port}  (data: {settings.data_dir}, {processes} process(es))")
         uvicorn.run(
             "web.app:app_from_env",
             factory=True,
             host=bind_host,
             port=bind_port,
             access_log=access_log,
+            workers=processes,
             proxy_headers=True,
+            # Trainees pause between messages: keep idle connections longer than uvicorn's 5 s (and than the
+            # 60 s idle timeout of common load balancers), so a reply is not sent into a closing connection.
+            timeout_keep_alive=75,
             timeout_graceful_shutdown=5,
         )
