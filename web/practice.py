@@ -41,6 +41,7 @@ from simulator.store.transcripts import (
     create_session,
     finish_session,
     get_session,
+    last_turn,
     list_turns,
 )
 from simulator.transcript import Transcript
@@ -201,6 +202,21 @@ class Practice:
 
     # -- reading --------------------------------------------------------------------------------------------
 
+    def row(self, session_id: str) -> PracticeSession:
+        """The session row alone (no turns): enough to check who owns it."""
+        with self.db.read() as s:
+            row = get_session(s, session_id)
+        if row is None:
+            raise NotFound("no such conversation")
+        return row
+
+    def entry(self, row: PracticeSession) -> Entry | None:
+        """The session's scenario, or None if it is no longer usable."""
+        try:
+            return self.catalogue.get(row.scenario_id)
+        except NotFound:
+            return None
+
     def state(self, session_id: str) -> ChatState:
         """The session, its turns and scenario (``entry`` is None if the scenario is no longer usable)."""
         with self.db.read() as s:
@@ -208,10 +224,7 @@ class Practice:
             if row is None:
                 raise NotFound("no such conversation")
             turns = list_turns(s, session_id)
-        try:
-            entry: Entry | None = self.catalogue.get(row.scenario_id)
-        except NotFound:
-            entry = None
+        entry = self.entry(row)
         engine_len = len((row.customer_state or {}).get("turns", []))
         pending = row.status == SessionStatus.ACTIVE.value and len(turns) > engine_len
         return ChatState(row, turns, entry, pending)
@@ -236,9 +249,7 @@ class Practice:
             engine_len = len((row.customer_state or {}).get("turns", []))
             if row.last_seq > engine_len:
                 raise PracticeError("waiting")
-            last_customer = next(
-                (t for t in reversed(list_turns(s, session_id)) if t.role == TurnRole.CUSTOMER.value), None
-            )
+            last_customer = last_turn(s, session_id, role=TurnRole.CUSTOMER)
             response_ms = None
             if last_customer is not None:
                 then = _aware(last_customer.created_at)

@@ -126,6 +126,14 @@ def list_turns(s: Session, session_id: str, *, after_seq: int = 0) -> list[Turn]
     return list(s.scalars(q).all())
 
 
+def last_turn(s: Session, session_id: str, *, role: TurnRole | str | None = None) -> Turn | None:
+    """The session's latest turn (of ``role``, when given) — one row, not the whole transcript."""
+    q = select(Turn).where(Turn.session_id == session_id)
+    if role is not None:
+        q = q.where(Turn.role == TurnRole(role).value)
+    return s.scalar(q.order_by(Turn.seq.desc()).limit(1))
+
+
 def active_session(
     s: Session, user_id: int, scenario_id: str, kind: SessionKind | str = SessionKind.PRACTICE
 ) -> PracticeSession | None:

@@ -27,8 +27,9 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from simulator.errors import NotFound
-from simulator.store.models import SessionKind, TurnRole
+from simulator.store.models import PracticeSession, SessionKind, TurnRole
 from web.auth import TraineeDep, Viewer, services
+from web.catalogue import Entry
 from web.practice import ChatState, PracticeError
 from web.stream import HEADERS, MEDIA_TYPE, answer_events
 from web.views import is_htmx, render
@@ -44,6 +45,14 @@ def _own(request: Request, session_id: str, viewer: Viewer) -> ChatState:
     if state.row.user_id != viewer.id:
         raise NotFound("no such conversation")
     return state
+
+
+def _own_row(request: Request, session_id: str, viewer: Viewer) -> PracticeSession:
+    """The viewer's conversation row without its turns (the hot routes need no more to check ownership)."""
+    row = services(request).practice.row(session_id[:36])
+    if row.user_id != viewer.id:
+        raise NotFound("no such conversation")
+    return row
 
 
 def _redirect(request: Request, url: str) -> Response:
@@ -91,11 +100,11 @@ def reply(
     """Store the trainee's message (committed), then return it with the customer's typing indicator."""
     svc = services(request)
     gettext = svc.catalogues.gettext
-    state = _own(request, session_id, viewer)
+    row = _own_row(request, session_id, viewer)
     if not svc.limiter.allow(("msg", viewer.id)):
         return _error(request, 429, gettext("You are sending messages too fast. Wait a few seconds."))
     try:
-        turn = svc.practice.submit(state.row.id, text)
+        turn = svc.practice.submit(row.id, text)
     except PracticeError as exc:
         messages = {
             "empty": gettext("Type a message first."),
@@ -108,7 +117,12 @@ def reply(
     return render(
         request,
         "_sent.html",
-        {"turn": turn, "row": state.row, "customer_name": _customer_name(state), "typing_delay": TYPING_DELAY_MS},
+        {
+            "turn": turn,
+            "row": row,
+            "customer_name": _persona_name(svc.practice.entry(row)),
+            "typing_delay": TYPING_DELAY_MS,
+        },
     )
 
 
@@ -141,15 +155,12 @@ def customer_stream(
     """
     svc = services(request)
     practice = svc.practice
-    state = _own(request, session_id, viewer)
+    row = _own_row(request, session_id, viewer)
     gettext = svc.catalogues.gettext
 
     def job(on_delta: Callable[[str], None]) -> str:
-        current = state
-        if current.pending:
-            practice.respond(current.row.id, on_delta=on_delta)
-            current = practice.state(current.row.id)
-        body = render(request, "_answer.html", _answer_context(current, after)).body
+        practice.respond(row.id, on_delta=on_delta)  # a no-op when nothing is pending
+        body = render(request, "_answer.html", _answer_context(practice.state(row.id), after)).body
         return bytes(body).decode("utf-8")
 
     def failed(exc: BaseException) -> str:
@@ -227,7 +238,11 @@ def kb_search(
 
 
 def _customer_name(state: ChatState) -> str:
-    return state.entry.scenario.persona.name if state.entry else ""
+    return _persona_name(state.entry)
+
+
+def _persona_name(entry: Entry | None) -> str:
+    return entry.scenario.persona.name if entry else ""
 
 
 def _error(request: Request, status: int, message: str) -> Response:
