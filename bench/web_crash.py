@@ -55,6 +55,8 @@ async def drive(base: str, trainees: list[Trainee], think: float, stop_at: float
                     await t.start()
             except (httpx.HTTPError, RuntimeError, AttributeError):
                 return  # the server died under us: whatever was acknowledged before counts
+            if t.down:
+                return
             await asyncio.sleep(think * rng.uniform(0.5, 1.5))
 
     await asyncio.gather(*(loop(t) for t in trainees))

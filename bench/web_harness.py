@@ -152,6 +152,7 @@ class Trainee:
     errors: list[str] = field(default_factory=list)
     counter: int = 0
     stream: bool = True  # the customer's answer as the page's script reads it (SSE); False: the htmx POST
+    down: bool = False  # a request failed at the connection level (the server is gone)
 
     def __post_init__(self) -> None:
         self.client = httpx.AsyncClient(base_url=self.base, timeout=30.0, follow_redirects=False)
@@ -161,6 +162,7 @@ class Trainee:
         try:
             r = await self.client.request(method, url, **kw)  # type: ignore[arg-type]
         except httpx.TransportError as exc:  # a dropped connection is an error to count, not a crash
+            self.down = True
             r = httpx.Response(599, text=f"{type(exc).__name__}: {exc}")
         self.latencies.append((time.monotonic(), what, time.perf_counter() - t0))
         return r
@@ -236,6 +238,7 @@ class Trainee:
             async with self.client.stream("POST", url, data=data, headers=headers) as r:  # type: ignore[arg-type]
                 body = (await r.aread()).decode("utf-8", "replace")
         except httpx.TransportError as exc:
+            self.down = True
             self.latencies.append((time.monotonic(), "customer", time.perf_counter() - t0))
             return 599, f"{type(exc).__name__}: {exc}"
         self.latencies.append((time.monotonic(), "customer", time.perf_counter() - t0))

@@ -72,8 +72,8 @@ class Settings(BaseSettings):
         default=1,
         ge=1,
         le=64,
-        description="Server processes for `simulator serve` (one per core serves more trainees; each loads the "
-        "embedder, ~0.3 GB).",
+        description="Server processes for `simulator serve` (one per core serves more trainees; each holds the "
+        "embedder and index, ~0.4 GB).",
     )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; unset = SQLite file in the data directory."
