@@ -34,7 +34,7 @@ test: setup-st system-deps
 
 ## The fast suite only (seconds).
 test-fast: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 lint: setup
 	$(BIN)/ruff check simulator web tests bench

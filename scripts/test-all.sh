@@ -10,7 +10,7 @@ $BIN/simulator validate --references
 echo "== reference trainees through customer and grader (simulator check)"
 $BIN/simulator check
 echo "== fast suite"
-$BIN/pytest -q -p no:cacheprovider
+$BIN/pytest -q -p no:cacheprovider -n auto
 echo "== slow, browser and llm suites"
 scripts/llm-server.sh install || echo "llm suite: the llama.cpp server could not be built; its tests will skip" >&2
 $BIN/pytest -q -p no:cacheprovider -m "slow or browser or llm" || { rc=$?; [ $rc -eq 5 ] || exit $rc; }
