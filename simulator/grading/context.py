@@ -106,6 +106,23 @@ def script_cases(text: str) -> list[tuple[str, str]]:
     return [("", x) for x in plain if len(x) >= 6]
 
 
+# Acts whose words alone do not show them ("您看看喜欢哪件" contains 喜欢 but asks nothing).
+ACT_REQUIRED = frozenset({Act.ASK, Act.VERIFY_ORDER, Act.APOLOGISE, Act.EMPATHISE, Act.GREET, Act.CLOSE})
+
+
+def performs_step(step: Step, text: str, acts: set[Act] | frozenset[Act], variables: dict[str, str]) -> bool:
+    """Whether a reply (its text and detected acts) performs a scenario step.
+
+    Like scenario triggers, keywords (any one, case- and width-insensitive) decide when the step lists them,
+    except for :data:`ACT_REQUIRED` acts, which also need the act detected. Without keywords the act decides.
+    """
+    if step.keywords:
+        norm = normalise_text(text)
+        said = any(normalise_text(substitute(k, variables)) in norm for k in step.keywords if k.strip())
+        return said and (step.act in acts or step.act not in ACT_REQUIRED)
+    return step.act in acts
+
+
 def bigrams(text: str) -> set[str]:
     """Character bigrams of the text without spaces, lower-cased."""
     t = "".join(text.lower().split())
@@ -347,9 +364,8 @@ class GradingContext:
         refs = self.scenario.references.good.replies if self.scenario and self.scenario.references else []
         for reply in refs:
             text = substitute(reply, self.variables)
-            norm = normalise_text(text)
-            said = any(normalise_text(substitute(k, self.variables)) in norm for k in step.keywords if k.strip())
-            if said or (not step.keywords and self.acts is not None and step.act in self.acts.detect(text)):
+            acts = set(self.acts.detect(text)) if self.acts is not None else set()
+            if performs_step(step, text, acts, self.variables):
                 return Suggestion(text, "reference")
         line = self._script_line(step.description)
         return line or Suggestion(step.description, f"step:{step.id}")

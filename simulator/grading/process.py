@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 
-from simulator.acts import normalise_text, substitute
 from simulator.grading.claims import clauses, cn_to_arabic
-from simulator.grading.context import GradingContext
+from simulator.grading.context import GradingContext, performs_step
 from simulator.grading.lexicon import Hit
 from simulator.grading.result import CriterionResult, Finding, Source, deduct, unscored
 from simulator.grading.scorer import evidence_finding
@@ -20,7 +19,6 @@ D = Dimension.PROCESS
 AUTHORITY_POINTS = 25.0
 ESCALATION_POINTS = 15.0
 VERIFY_POINTS = 20.0
-_ACT_REQUIRED = {Act.ASK, Act.VERIFY_ORDER, Act.APOLOGISE, Act.EMPATHISE, Act.GREET, Act.CLOSE}
 _TO_YOU = re.compile(
     r"(给|为|帮|送|补|返|赔|退|少收)(您|你)|(您|你)(可以)?(领|拿到|获得)|(offer|give|credit|refund) you", re.I
 )
@@ -79,17 +77,10 @@ class ProcessScorer:
     def step_done(self, ctx: GradingContext, step: Step, turn: int) -> bool:
         """Whether the reply at ``turn`` performs ``step``.
 
-        Like scenario triggers, keywords (any one, case- and width-insensitive) decide when the step lists them,
-        except for acts whose words alone do not show them — asking, verifying, apologising, empathising,
-        greeting, closing ("您看看喜欢哪件" contains 喜欢 but asks nothing): those also need the act detected.
-        Without keywords the act detector decides.
+        See :func:`~simulator.grading.context.performs_step`: keywords decide, plus the detected act for asking,
+        verifying, apologising, empathising, greeting and closing; without keywords the act decides.
         """
-        act = step.act in ctx.acts_of(turn)
-        if step.keywords:
-            norm = normalise_text(ctx.texts[turn])
-            keyword = any(normalise_text(substitute(k, ctx.variables)) in norm for k in step.keywords if k.strip())
-            return keyword and (act or step.act not in _ACT_REQUIRED)
-        return act
+        return performs_step(step, ctx.texts[turn], ctx.acts_of(turn), ctx.variables)
 
     def _first_done(self, ctx: GradingContext, step: Step, agents: list[int]) -> int | None:
         return next((i for i in agents if self.step_done(ctx, step, i)), None)
