@@ -134,12 +134,7 @@ def customer_turn(
     viewer: Viewer = TraineeDep,
 ) -> Response:
     """Produce (if still due) and return the customer's answer: every turn after ``after``."""
-    svc = services(request)
-    state = _own(request, session_id, viewer)
-    if state.pending:
-        svc.practice.respond(state.row.id)
-        state = svc.practice.state(state.row.id)
-    return render(request, "_answer.html", _answer_context(state, after))
+    return _answer(request, _own_row(request, session_id, viewer).id, after)
 
 
 @router.post("/chat/{session_id}/customer/stream")
@@ -159,9 +154,7 @@ def customer_stream(
     gettext = svc.catalogues.gettext
 
     def job(on_delta: Callable[[str], None]) -> str:
-        practice.respond(row.id, on_delta=on_delta)  # a no-op when nothing is pending
-        body = render(request, "_answer.html", _answer_context(practice.state(row.id), after)).body
-        return bytes(body).decode("utf-8")
+        return bytes(_answer(request, row.id, after, on_delta=on_delta).body).decode("utf-8")
 
     def failed(exc: BaseException) -> str:
         if isinstance(exc, NotFound):
@@ -170,6 +163,16 @@ def customer_stream(
 
     events = answer_events(job, practice.answering, failed=failed)
     return StreamingResponse(events, media_type=MEDIA_TYPE, headers=HEADERS)
+
+
+def _answer(
+    request: Request, session_id: str, after: int, *, on_delta: Callable[[str], None] | None = None
+) -> Response:
+    """Answer the pending message, if any (a no-op otherwise), and render the turns after ``after``: the one
+    fragment both the plain and the streamed endpoint end with."""
+    practice = services(request).practice
+    practice.respond(session_id, on_delta=on_delta)
+    return render(request, "_answer.html", _answer_context(practice.state(session_id), after))
 
 
 def _answer_context(state: ChatState, after: int) -> dict[str, object]:
