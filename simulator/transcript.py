@@ -79,7 +79,7 @@ def _explain(exc: ValidationError) -> str:
     return "; ".join(parts) + ' — expected {"id": …, "turns": [{"role": "customer"|"agent", "text": …}]}'
 
 
-def _seconds(value: str) -> datetime:
+def _timestamp(value: str) -> datetime:
     try:
         at = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -114,9 +114,9 @@ def _exported(data: dict[str, Any]) -> dict[str, Any]:
     ]
     stamps = [t["at"] for t in messages if isinstance(t, dict) and isinstance(t.get("at"), str)]
     if stamps:
-        t0 = min(_seconds(a) for a in stamps)
+        t0 = min(_timestamp(a) for a in stamps)
         messages = [
-            {**t, "at": round((_seconds(t["at"]) - t0).total_seconds(), 3)}
+            {**t, "at": round((_timestamp(t["at"]) - t0).total_seconds(), 3)}
             if isinstance(t, dict) and isinstance(t.get("at"), str)
             else t
             for t in messages
