@@ -19,7 +19,9 @@ Three acts need context: ``slow`` needs the response time, ``wrong-info`` needs 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -265,6 +267,9 @@ class DetectContext:
     customer_texts: Sequence[str] = ()
 
 
+VECTOR_CACHE_SIZE = 20_000  # examples plus recent replies whose vectors a detector keeps
+
+
 class ActDetector:
     """Detects the acts a trainee reply performs, and matches scenario triggers.
 
@@ -279,18 +284,33 @@ class ActDetector:
         self.embedder = embedder
         self.threshold = threshold
         self.lexical_threshold = lexical_threshold
-        self._vectors: dict[str, np.ndarray] = {}
+        # Vectors of examples and recent replies. Bounded: a server's detector sees every trainee reply, and
+        # keeping all of them (2 KB each with USE) grew without end. Shared by request threads, hence the lock.
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors_lock = threading.Lock()
 
     # -- embeddings ------------------------------------------------------------------------------------------
 
     def _embed(self, texts: Iterable[str]) -> list[np.ndarray]:
         assert self.embedder is not None
         texts = list(texts)
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        found: dict[str, np.ndarray] = {}
+        with self._vectors_lock:
+            for t in dict.fromkeys(texts):
+                if t in self._vectors:
+                    self._vectors.move_to_end(t)
+                    found[t] = self._vectors[t]
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            for t, v in zip(missing, self.embedder.embed(missing), strict=True):
-                self._vectors[t] = np.asarray(v, dtype=np.float32)
-        return [self._vectors[t] for t in texts]
+            fresh = {
+                t: np.asarray(v, dtype=np.float32) for t, v in zip(missing, self.embedder.embed(missing), strict=True)
+            }
+            found.update(fresh)
+            with self._vectors_lock:
+                self._vectors.update(fresh)
+                while len(self._vectors) > VECTOR_CACHE_SIZE:
+                    self._vectors.popitem(last=False)
+        return [found[t] for t in texts]
 
     def similarity(self, reply: str, examples: Sequence[str]) -> float:
         """Highest similarity of ``reply`` to any example (cosine with an embedder, bigram Dice without)."""

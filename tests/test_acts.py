@@ -209,3 +209,15 @@ def test_examples_match_by_meaning_or_by_overlap_without_embedder() -> None:
     with_embedder = ActDetector(FakeEmbedder(), threshold=0.8)
     assert with_embedder.matches(t, "非常抱歉给您添麻烦了", SCENARIO)
     assert not with_embedder.matches(t, "请问您要什么颜色", SCENARIO)
+
+
+def test_the_vector_cache_keeps_recent_texts_only(monkeypatch) -> None:
+    import simulator.acts as acts_module
+
+    monkeypatch.setattr(acts_module, "VECTOR_CACHE_SIZE", 50)
+    detector = acts_module.ActDetector(FakeEmbedder(16))
+    first = detector.similarity("亲，您好", ["您好呀"])
+    for i in range(200):
+        detector.similarity(f"第{i}条回复", ["您好呀"])
+    assert len(detector._vectors) <= 50
+    assert detector.similarity("亲，您好", ["您好呀"]) == first  # an evicted text is embedded again, same result
