@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,11 +28,7 @@ import numpy as np
 
 from simulator.embedding.base import Embedder
 from simulator.scenario.model import VAR_RE, Act, EndConditions, RequiredFact, Scenario, Trigger
-
-
-def normalise_text(text: str) -> str:
-    """NFKC (full-width → half-width: "７天" → "7天", "Ｍ" → "M") and case-folded, for substring matching."""
-    return unicodedata.normalize("NFKC", text).casefold()
+from simulator.text import char_bigrams, count_cjk, dice, normalise_text
 
 
 def substitute(text: str, variables: Mapping[str, str]) -> str:
@@ -213,7 +208,6 @@ EXEMPLARS: dict[Act, tuple[str, ...]] = {
 _COMPILED: dict[Act, tuple[re.Pattern[str], ...]] = {
     act: tuple(re.compile(p) for p in patterns) for act, patterns in LEXICON.items()
 }
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _CLAUSE_SPLIT = re.compile(r"[，。！？；,.!?;\n]+")
 _NUMBER = re.compile(r"(?<![0-9.])\d+(?:\.\d+)?")
@@ -225,7 +219,7 @@ _SENTENCE_END = re.compile(r"[。！？!?.~～\n]+")
 def meaningful_length(text: str) -> int:
     """Length that counts: CJK characters plus Latin words (punctuation and emoji count for nothing)."""
     norm = normalise_text(text)
-    return len(_CJK.findall(norm)) + len(_WORD.findall(norm))
+    return count_cjk(norm) + len(_WORD.findall(norm))
 
 
 def is_curt(text: str) -> bool:
@@ -317,7 +311,7 @@ class ActDetector:
         if not examples:
             return 0.0
         if self.embedder is None:
-            return max(dice(reply, e) for e in examples)
+            return max(similarity(reply, e) for e in examples)
         vecs = self._embed([reply, *examples])
         return float(max(float(vecs[0] @ v) for v in vecs[1:]))
 
@@ -478,14 +472,9 @@ def _answers(norm: str) -> bool:
     return False
 
 
-def _bigrams(text: str) -> set[str]:
-    t = "".join(normalise_text(text).split())
-    return {t[i : i + 2] for i in range(len(t) - 1)} or ({t} if t else set())
-
-
-def dice(a: str, b: str) -> float:
-    """Character-bigram Dice overlap of two texts, 0 … 1 (1 = same bigrams); no embedder needed."""
-    x, y = _bigrams(a), _bigrams(b)
-    if not x or not y:
-        return 0.0
-    return 2 * len(x & y) / (len(x) + len(y))
+def similarity(a: str, b: str) -> float:
+    """Character-bigram Dice overlap of two texts (width- and case-folded), 0 … 1; no embedder needed."""
+    return dice(
+        char_bigrams(normalise_text(a), keep_single=True),
+        char_bigrams(normalise_text(b), keep_single=True),
+    )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.acts import ActDetector, DetectContext, is_curt, normalise_text
+from simulator.acts import ActDetector, DetectContext, is_curt
 from simulator.embedding import FakeEmbedder
 from simulator.scenario.model import Act, Scenario, Trigger
+from simulator.text import normalise_text
 
 SCENARIO = Scenario.model_validate(
     {

@@ -20,11 +20,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from simulator.acts import dice, normalise_text, substitute
+from simulator.acts import similarity, substitute
 from simulator.customer.prompt import Control
 from simulator.customer.scripted import Plan
 from simulator.scenario.model import Act, Locale, Outcome, Scenario
 from simulator.session import Role, Turn
+from simulator.text import has_cjk, normalise_text
 
 _AGENT_TALK = re.compile(
     r"有什么(可以|能)?(帮|为)(您|你)|很高兴为(您|你)服务|我是.{0,8}客服|为您服务|请问还有什么|欢迎光临|亲[，,]?(您好|你好)"
@@ -40,7 +41,6 @@ _PROMPT_ECHO = re.compile(
     r"|json object|you are role-playing|facts you know",
     re.IGNORECASE,
 )
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _NEGATIVE_ACTS = (Act.RUDE, Act.BLAME, Act.WRONG_INFO, Act.OVER_PROMISE, Act.CASHBACK)
 
 
@@ -77,14 +77,14 @@ def violations(
         return ["the reply is empty"]
     if _PROMPT_ECHO.search(text):
         return ["you repeated the instructions instead of answering as the customer"]
-    if scenario.locale is Locale.ZH_CN and not _CJK.search(text):
+    if scenario.locale is Locale.ZH_CN and not has_cjk(text):
         out.append("answer in Chinese, like the customer")
-    if _AGENT_TALK.search(text) or dice(control.reply, reply) >= 0.8:
+    if _AGENT_TALK.search(text) or similarity(control.reply, reply) >= 0.8:
         out.append("you answered as the shop's agent — you are the customer")
     customer_turns = [t for t in transcript if t.role is Role.CUSTOMER]
     if customer_turns and (
         _GREETING_START.match(text)
-        or any(dice(control.reply, substitute(o, variables)) >= 0.7 for o in scenario.opening)
+        or any(similarity(control.reply, substitute(o, variables)) >= 0.7 for o in scenario.opening)
     ):
         out.append("you started the conversation again — continue it")
     asked = {f.key for f in plan.answered_facts} | set(plan.beat.reveals if plan.beat else ())

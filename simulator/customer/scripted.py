@@ -23,10 +23,11 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from simulator.acts import ActDetector, DetectContext, normalise_text, substitute
+from simulator.acts import ActDetector, DetectContext, substitute
 from simulator.customer.base import CustomerMessage, CustomerResponse, TurnContext
 from simulator.scenario.model import Act, Beat, KnownFact, Locale, Outcome, Reaction, Scenario
 from simulator.session import CustomerState, Role, TurnSource
+from simulator.text import normalise_text
 
 MOOD_MIN, MOOD_MAX = -3, 2
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from simulator.grading.lexicon import Lexicon
+from simulator.text import char_bigrams, dice
 
 _CN_DIGITS = {
     "零": 0,
@@ -194,18 +195,16 @@ class Contradiction:
 _DIGITS = re.compile(r"[\d.,%％~–\-]+")
 
 
-def _bigrams(text: str) -> set[str]:
-    t = "".join(_DIGITS.sub("", text.lower()).split())
-    return {t[i : i + 2] for i in range(len(t) - 1)}
-
-
 def about_the_same(a: Claim, b: Claim) -> bool:
     """Two claims talk about the same thing: they share an anchor word, or — when neither clause has one — the
     clauses read almost the same apart from the numbers (character-bigram Dice ≥ 0.6)."""
     if a.anchors or b.anchors:
         return bool(a.anchors & b.anchors)
-    x, y = _bigrams(a.text), _bigrams(b.text)
-    return bool(x and y) and 2 * len(x & y) / (len(x) + len(y)) >= 0.6
+    return dice(_pairs(a.text), _pairs(b.text)) >= 0.6
+
+
+def _pairs(text: str) -> set[str]:
+    return char_bigrams(_DIGITS.sub("", text.lower()))
 
 
 def contradictions(reply: list[Claim], passage: list[Claim]) -> list[Contradiction]:

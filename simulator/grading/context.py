@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from simulator.acts import normalise_text, substitute
+from simulator.acts import substitute
 from simulator.embedding.base import Embedder
 from simulator.grading.lexicon import Lexicon
 from simulator.grading.messages import say
@@ -24,6 +24,7 @@ from simulator.grading.result import QuestionEvidence, Suggestion
 from simulator.knowledge.passage import Passage, Retriever
 from simulator.knowledge.tokens import EN_STOP_WORDS
 from simulator.scenario.model import Act, Scenario, Step
+from simulator.text import CJK_RUN, char_bigrams, dice, normalise_text
 from simulator.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ _LABELLED = re.compile(r"^\s*(?:[-*>]\s*)?\*\*(?P<label>[^*\n]{1,24})\*\*\s*[：
 _REPLY_LABELS = ("推荐话术", "参考话术", "话术", "推荐回复", "suggested reply", "model reply", "reply", "say")
 _SITUATION_LABELS = ("场景", "情况", "situation", "when")
 _LATIN_WORD = re.compile(r"[a-z][a-z']{3,}")  # 4+ letters: 'out', 'any' say nothing
-_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _QUESTIONISH = re.compile(
     r"[?？]|吗|么|呢|多少|什么|怎么|哪|能不能|可以|可不可以|是不是|有没有|how|what|when|can|do you", re.I
 )
@@ -68,7 +68,7 @@ def mask(text: str, spans: Sequence[tuple[int, int]]) -> str:
 def fit_units(text: str) -> set[str]:
     """What two texts must share to be about the same thing: CJK character bigrams and English words."""
     low = text.lower()
-    units = {run[i : i + 2] for run in _CJK_RUN.findall(low) for i in range(max(1, len(run) - 1))}
+    units = {run[i : i + 2] for run in CJK_RUN.findall(low) for i in range(max(1, len(run) - 1))}
     return units | {w for w in _LATIN_WORD.findall(low) if w not in EN_STOP_WORDS}
 
 
@@ -121,12 +121,6 @@ def performs_step(step: Step, text: str, acts: set[Act] | frozenset[Act], variab
         said = any(normalise_text(substitute(k, variables)) in norm for k in step.keywords if k.strip())
         return said and (step.act in acts or step.act not in ACT_REQUIRED)
     return step.act in acts
-
-
-def bigrams(text: str) -> set[str]:
-    """Character bigrams of the text without spaces, lower-cased."""
-    t = "".join(text.lower().split())
-    return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
 @dataclass
@@ -300,8 +294,7 @@ class GradingContext:
     def similarity(self, a: str, b: str) -> float:
         """Meaning similarity: embedder cosine when available, else character-bigram Dice."""
         if self.embedder is None:
-            x, y = bigrams(a), bigrams(b)
-            return 0.0 if not x or not y else 2 * len(x & y) / (len(x) + len(y))
+            return dice(char_bigrams(a.lower()), char_bigrams(b.lower()))
         missing = [t for t in (a, b) if t not in self._vectors]
         if missing:
             if not self._vectors:

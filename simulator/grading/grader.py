@@ -25,6 +25,7 @@ from simulator.grading.technique import TechniqueScorer
 from simulator.knowledge.passage import Retriever
 from simulator.scenario.model import Dimension, Scenario, Weights
 from simulator.settings import Settings
+from simulator.text import count_cjk
 from simulator.transcript import Transcript
 
 RED_LINE_POINTS = 20.0
@@ -176,5 +177,5 @@ class Grader:
 
 def _guess_locale(transcript: Transcript) -> str:
     text = "".join(t.text for t in transcript.turns)[:2000]
-    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+    cjk = count_cjk(text)
     return "zh-CN" if cjk * 5 >= len(text.replace(" ", "")) or cjk > 20 else "en"

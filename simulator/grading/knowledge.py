@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 
-from simulator.acts import ActDetector, normalise_text, substitute
+from simulator.acts import ActDetector, substitute
 from simulator.grading.claims import Claim, about_the_same, clauses, cn_to_arabic, contradictions, extract_claims
 from simulator.grading.context import FACT_KINDS, GradingContext
 from simulator.grading.result import CriterionResult, Finding, Source, Suggestion, deduct, unscored
 from simulator.grading.scorer import evidence_finding
 from simulator.knowledge.passage import Passage
 from simulator.scenario.model import Dimension, RequiredFact
+from simulator.text import normalise_text
 
 D = Dimension.KNOWLEDGE
 KB_POINTS = 20.0

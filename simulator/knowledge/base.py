@@ -32,6 +32,7 @@ from simulator.knowledge.query import normalise_query
 from simulator.knowledge.store import ChunkStore, make_client
 from simulator.knowledge.tokens import Tokenizer
 from simulator.settings import Settings
+from simulator.text import has_cjk
 
 Progress = Callable[[str, int, int], None]
 """Build progress callback: ``(stage, done, total)`` with stage one of reading, embedding, storing, indexing."""
@@ -40,7 +41,6 @@ Mode = Literal["hybrid", "vector", "bm25"]
 EMBED_BATCH = 256
 OTHER_LANGUAGE_FACTOR = 0.5
 QUERY_CACHE_SIZE = 4096  # query vectors kept (2 KB each with USE)
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
 
@@ -411,7 +411,7 @@ class KnowledgeBase:
 
 def query_language(text: str) -> str | None:
     """``zh`` if the text has Chinese characters, ``en`` if it has Latin letters only, else None."""
-    if _CJK.search(text):
+    if has_cjk(text):
         return "zh"
     return "en" if _LATIN.search(text) else None
 

@@ -19,10 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from simulator.errors import Problem, display_path
 from simulator.scenario.model import Tier, suggest
 from simulator.scenario.yamlsource import read_yaml
+from simulator.text import count_cjk
 
 MAX_DOC_BYTES = 2_000_000
 DOC_SUFFIXES = (".md", ".markdown")
-_CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _FM_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)---[ \t]*(?:\r?\n|\Z)", re.S)
 
@@ -221,4 +221,4 @@ def detect_locale(text: str) -> str:
     A Chinese character carries about as much as an English word, so a Chinese page with product codes and
     English brand names stays zh-CN, and an English page quoting a Chinese term stays en.
     """
-    return "zh-CN" if len(_CJK_CHAR.findall(text)) >= len(_LATIN_WORD.findall(text)) else "en"
+    return "zh-CN" if count_cjk(text) >= len(_LATIN_WORD.findall(text)) else "en"

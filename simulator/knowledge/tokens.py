@@ -15,6 +15,8 @@ import unicodedata
 from functools import cached_property, lru_cache
 from typing import Any
 
+from simulator.text import CJK_RUN, has_cjk
+
 # General customer-service and apparel vocabulary (not answers): words jieba would otherwise cut apart.
 _SHOP_WORDS_TEXT = """
     七天无理由 无理由退货 退货运费险 运费险 价保 价格保护 保价 好评返现 返现 差评 追评 中评
@@ -39,10 +41,7 @@ _ZH_STOP_TEXT = """
     与 就 都 也 还 又 很 亲 您
 """
 _ZH_STOP = frozenset(_ZH_STOP_TEXT.split())
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RUN = re.compile(f"[{_CJK}]+")
 _WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
-_IS_CJK = re.compile(f"[{_CJK}]")
 
 
 @lru_cache(maxsize=8)
@@ -95,7 +94,7 @@ class Tokenizer:
             piece = piece.strip()
             if not piece:
                 continue
-            if _IS_CJK.search(piece):
+            if has_cjk(piece):
                 if piece not in _ZH_STOP:
                     out.append(piece)
             else:
@@ -103,7 +102,7 @@ class Tokenizer:
                     if w not in EN_STOP_WORDS:
                         out.append(stem(w) if w.isalpha() else w)
         if self.bigrams:
-            for run in _CJK_RUN.findall(text):
+            for run in CJK_RUN.findall(text):
                 # A separate namespace ("~"): a two-character word and the same bigram are different terms
                 # with their own document frequency, so two-character words are not counted twice.
                 out += ["~" + run[i : i + 2] for i in range(len(run) - 1)]
