@@ -1,12 +1,19 @@
-"""Shared fixtures: the repository root, and a throwaway PostgreSQL server for the slow suite."""
+"""Shared fixtures: the repository root, the web app with fakes, and a
+throwaway PostgreSQL server for the slow suite. Fakes and builders live in ``fakes.py``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pgserver import PostgresServer, find_bindir
+
+from simulator.settings import Settings
+
+if TYPE_CHECKING:
+    from fakes import FakeKnowledge
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -16,6 +23,45 @@ def repo_root(monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run the test from the repository root so paths in messages are short and stable."""
     monkeypatch.chdir(REPO)
     return REPO
+
+
+# -- the web app with fakes (fakes.py) --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def scenario_dir(tmp_path: Path) -> Path:
+    """The example scenario, one full of HTML payloads and a broken one (``fakes.write_scenarios``)."""
+    from fakes import write_scenarios
+
+    return write_scenarios(tmp_path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, scenario_dir: Path) -> Settings:
+    """Settings for the web tests: a private data folder, the fake embedder, a fixed cookie key."""
+    from fakes import web_settings
+
+    return web_settings(tmp_path, scenario_dir)
+
+
+@pytest.fixture
+def knowledge() -> FakeKnowledge:
+    from fakes import FakeKnowledge
+
+    return FakeKnowledge()
+
+
+@pytest.fixture
+def app(settings: Settings, knowledge: FakeKnowledge) -> Iterator[Any]:
+    """The web app with the fake customer, grade and knowledge, and four accounts (``fakes.make_app``)."""
+    from fakes import make_app
+
+    application = make_app(settings, knowledge)
+    yield application
+    application.state.services.db.dispose()
+
+
+# -- PostgreSQL (slow suite) -----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from test_web_fakes are redefined as parameters
 """The customer's answer streamed (Server-Sent Events): deltas, the committed turn, fallbacks, disconnects, access."""
 
 from __future__ import annotations
@@ -12,23 +11,18 @@ from typing import Any
 
 import anyio
 import pytest
-from fastapi.testclient import TestClient
-from test_web_fakes import (  # noqa: F401 - fixtures
+from fakes import (
     IMG_PAYLOAD,
     PAYLOAD,
     FakeCustomer,
-    app,
     bubbles,
     client_for,
-    fake_grade,
     hx,
-    knowledge,
     login,
     make_app,
-    scenario_dir,
-    settings,
     start,
 )
+from fastapi.testclient import TestClient
 
 from simulator.customer.base import CustomerResponse, TurnContext
 from simulator.scenario.model import Scenario
