@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from fakes import FakeRetriever, chat, interleave, passage
 
 from simulator.errors import ValidationFailed
 from simulator.grading import Grader, load_lexicon
@@ -18,52 +19,13 @@ REPO = Path(__file__).resolve().parent.parent
 SCENARIO = REPO / "scenarios" / "qinghe" / "presale-size-hesitant-office.yaml"
 
 
-def _passage(pid: str, text: str, kind: str = "policy") -> Passage:
-    return Passage(pid, pid.split("#")[0], pid, (), text, f"{pid}.md", 1.0, kind=kind)
-
-
-class FakeRetriever:
-    """Keyword retriever over a few passages: a passage matches when it shares a character bigram pair."""
-
-    def __init__(self, passages: Sequence[Passage]):
-        self.passages = list(passages)
-        self.queries: list[str] = []
-
-    def search(self, query: str, k: int = 5, *, kind=None, tier=None, tags=None, locale=None, doc_ids=None):
-        self.queries.append(query)
-        kinds = {kind} if isinstance(kind, str) else set(kind or [])
-        grams = {query[i : i + 2] for i in range(len(query) - 1)}
-        scored = []
-        for p in self.passages:
-            if kinds and p.kind not in kinds:
-                continue
-            overlap = sum(1 for g in grams if g in p.text)
-            if overlap:
-                scored.append((overlap, p))
-        scored.sort(key=lambda x: -x[0])
-        return [p for _, p in scored[:k]]
-
-
-RETURNS = _passage("qinghe/policies/returns-7day#0", "7天无理由退货：签收之日起7天内，吊牌完好、未穿未洗可申请退货。")
-COMP = _passage("qinghe/policies/quality-issues#2", "小瑕疵先提供补偿（客服权限内红包/小额补偿 ≤ ¥20）")
-SCRIPT = _passage(
+RETURNS = passage("qinghe/policies/returns-7day#0", "7天无理由退货：签收之日起7天内，吊牌完好、未穿未洗可申请退货。")
+COMP = passage("qinghe/policies/quality-issues#2", "小瑕疵先提供补偿（客服权限内红包/小额补偿 ≤ ¥20）")
+SCRIPT = passage(
     "qinghe/scripts/returns-exchange#0",
     "## 退换货话术\n亲，签收7天内支持无理由退货哦，吊牌保持完好就可以～",
     kind="script",
 )
-
-
-def interleave(replies, edit=lambda r: r) -> list[str]:
-    """Agent replies separated by a neutral customer line."""
-    out: list[str] = []
-    for r in replies:
-        out += [edit(r), "嗯嗯"]
-    return out[:-1]
-
-
-def chat(*lines: str, **kw) -> Transcript:
-    turns = [Turn(role="customer" if i % 2 == 0 else "agent", text=t) for i, t in enumerate(lines)]
-    return Transcript(id=kw.pop("id", "t"), turns=turns, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +38,7 @@ def scenario():
     return load_scenario(SCENARIO)
 
 
-def test_contradicting_the_knowledge_base_is_a_knowledge_error_with_passage(grader: Grader) -> None:
+def test_contradicting_the_knowledge_base_is_a_knowledge_error_withpassage(grader: Grader) -> None:
     g = grader.grade(chat("这个能退货吗？", "亲，您好～我们支持15天无理由退货哦"))
     kb = g.criterion("kb-consistent")
     assert kb is not None and kb.status != "passed"
@@ -243,8 +205,8 @@ def test_shipped_lexicons_validate() -> None:
 
 
 def test_the_scenarios_own_documents_answer_its_questions_first(scenario) -> None:
-    skirt = _passage("qinghe/products/sk901-pleated-skirt#6", "这条裙子165穿什么码？看腰围选码", kind="product")
-    dress = _passage("qinghe/products/d101-floral-dress#5", "D101 尺码：165穿M码，裙长", kind="product")
+    skirt = passage("qinghe/products/sk901-pleated-skirt#6", "这条裙子165穿什么码？看腰围选码", kind="product")
+    dress = passage("qinghe/products/d101-floral-dress#5", "D101 尺码：165穿M码，裙长", kind="product")
     grader = Grader(Settings(), retriever=FakeRetriever([skirt, dress]))
     question = chat("这条碎花裙子我165穿什么码呀", "亲，您好～方便说下身高体重吗？")
     assert grader.grade(question).questions[0].doc_id == skirt.doc_id  # no scenario: retrieval order

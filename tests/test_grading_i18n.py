@@ -12,6 +12,7 @@ import string
 from pathlib import Path
 
 import pytest
+from fakes import chat
 
 from simulator.acts import ActDetector
 from simulator.customer.reference import play_reference
@@ -25,11 +26,6 @@ from simulator.transcript import Transcript, Turn, from_session
 REPO = Path(__file__).resolve().parent.parent
 NORTHWIND = sorted((REPO / "scenarios" / "northwind").glob("*.yaml"))
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
-
-
-def chat(*lines: str, **kw) -> Transcript:
-    turns = [Turn(role="customer" if i % 2 == 0 else "agent", text=t) for i, t in enumerate(lines)]
-    return Transcript(id=kw.pop("id", "t"), turns=turns, **kw)
 
 
 def said(grade: Grade) -> list[str]:

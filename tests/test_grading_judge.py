@@ -6,28 +6,15 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from fakes import chat, interleave
+
 from simulator.grading import Grader, LLMJudge
 from simulator.grading.judge import parse_verdict
 from simulator.llm import ChatMessage, FakeChatModel, LLMError
 from simulator.scenario.loader import load_scenario
 from simulator.settings import Settings
-from simulator.transcript import Transcript, Turn
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "qinghe" / "presale-size-hesitant-office.yaml"
-
-
-def interleave(replies, edit=lambda r: r) -> list[str]:
-    """Agent replies separated by a neutral customer line."""
-    out: list[str] = []
-    for r in replies:
-        out += [edit(r), "嗯嗯"]
-    return out[:-1]
-
-
-def chat(*lines: str) -> Transcript:
-    return Transcript(
-        id="t", turns=[Turn(role="customer" if i % 2 == 0 else "agent", text=t) for i, t in enumerate(lines)]
-    )
 
 
 def yes(reason: str = "ok") -> str:

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from test_web_fakes are redefined as parameters
 """PostgreSQL for real, on a throwaway server (conftest.py): the web app end to end, two app instances on one
 database as two server processes would be, concurrent replies to one conversation, instances starting together,
 and UTC whatever the server's time zone. The store's own tests (migrations, accounts, turns, grades, NUL and NaN)
@@ -15,21 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
-from test_web_fakes import (  # noqa: F401 - fixtures
+from fakes import (
     FakeCustomer,
     bubbles,
     fake_grade,
     hx,
-    knowledge,
     login,
     make_app,
     say,
-    scenario_dir,
-    settings,
     start,
 )
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from simulator.customer.base import CustomerMessage, CustomerResponse, TurnContext
 from simulator.settings import Settings
@@ -76,7 +72,7 @@ def _instance(
 
 @pytest.fixture
 def pg_app(settings: Settings, knowledge: Any, postgres_url: str) -> Iterator[FastAPI]:
-    """The web tests' app with fakes and accounts (test_web_fakes.make_app), on PostgreSQL."""
+    """The web tests' app with fakes and accounts (fakes.make_app), on PostgreSQL."""
     application = make_app(settings.model_copy(update={"database_url": postgres_url}), knowledge)
     yield application
     application.state.services.db.dispose()

@@ -1,21 +1,16 @@
-# ruff: noqa: F811 - pytest fixtures imported from test_web_fakes are redefined as parameters
 """The web app with fakes: pages, htmx fragments, the conversation flow, reports, trainer pages, persistence."""
 
 from __future__ import annotations
 
 import re
 
-from test_web_fakes import (  # noqa: F401 - fixtures
+from fakes import (
     FakeCustomer,
-    app,
     bubbles,
     client_for,
     fake_grade,
-    knowledge,
     login,
     say,
-    scenario_dir,
-    settings,
     start,
 )
 
@@ -39,7 +34,7 @@ def test_anonymous_is_sent_to_login(app) -> None:
 
 
 def test_wrong_password(app) -> None:
-    from test_web_fakes import csrf_of
+    from fakes import csrf_of
 
     c = client_for(app)
     token = csrf_of(c.get("/login").text)
@@ -246,7 +241,7 @@ def test_healthz_and_static(app) -> None:
 
 def test_real_engine_good_reference_buys(settings) -> None:
     """The default offline engine (scripted customer + grader, fake embedder) behind the same pages."""
-    from test_web_fakes import EXAMPLE
+    from fakes import EXAMPLE
 
     from simulator.scenario import load_scenario
     from simulator.store.users import create_user, password_hasher
@@ -271,8 +266,8 @@ def test_real_engine_good_reference_buys(settings) -> None:
 def test_warm_up_freezes_the_start_up_heap(settings, knowledge) -> None:
     import gc
 
+    from fakes import FakeCustomer, fake_grade
     from fastapi.testclient import TestClient
-    from test_web_fakes import FakeCustomer, fake_grade
 
     application = create_app(
         settings, customer_factory=FakeCustomer, grade=fake_grade, retriever=knowledge, warm_up=True

@@ -1,26 +1,21 @@
 """Security of the web app: a role check on every route, CSRF, escaping of hostile text, limits, cookies."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_web_fakes are redefined as parameters
 from __future__ import annotations
 
 import re
 
 import pytest
-from starlette.routing import Mount
-from test_web_fakes import (  # noqa: F401 - fixtures
+from fakes import (
     IMG_PAYLOAD,
     PAYLOAD,
-    app,
     client_for,
     csrf_of,
     hx,
-    knowledge,
     login,
     say,
-    scenario_dir,
-    settings,
     start,
 )
+from starlette.routing import Mount
 
 from simulator.store.users import password_hasher, set_password
 from web.auth import PUBLIC_PATHS
@@ -95,7 +90,7 @@ def test_trainee_cannot_see_another_trainees_report_or_chat(app) -> None:
 
 
 def test_trainee_never_sees_reference_answers(app) -> None:
-    from test_web_fakes import EXAMPLE
+    from fakes import EXAMPLE
 
     from simulator.scenario import load_scenario
 
@@ -206,7 +201,7 @@ def test_oversized_and_empty_messages(app) -> None:
 
 
 def test_message_flood_gets_a_clear_error(settings, knowledge) -> None:
-    from test_web_fakes import FakeCustomer, fake_grade
+    from fakes import FakeCustomer, fake_grade
 
     from simulator.store.users import create_user
     from web import create_app

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from test_web_fakes are redefined as parameters
 """The customer's answer streamed (Server-Sent Events): deltas, the committed turn, fallbacks, disconnects, access."""
 
 from __future__ import annotations
@@ -12,23 +11,18 @@ from typing import Any
 
 import anyio
 import pytest
-from fastapi.testclient import TestClient
-from test_web_fakes import (  # noqa: F401 - fixtures
+from fakes import (
     IMG_PAYLOAD,
     PAYLOAD,
     FakeCustomer,
-    app,
     bubbles,
     client_for,
-    fake_grade,
     hx,
-    knowledge,
     login,
     make_app,
-    scenario_dir,
-    settings,
     start,
 )
+from fastapi.testclient import TestClient
 
 from simulator.customer.base import CustomerResponse, TurnContext
 from simulator.scenario.model import Scenario
@@ -81,6 +75,32 @@ class Gate:
                 return super().respond(ctx)
 
         return Gated(scenario)
+
+
+class Race(Gate):
+    """A gate that opens when a second request for the turn enters ``Practice.respond`` (where the conversation's
+    lock is taken) while the first one's customer is still answering: the race between the streamed and the plain
+    request, made to happen every time. ``raced`` says it did; if it never does, the customer gives up after
+    10 s and the stream ends in an error."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = 0
+        self.raced = False
+        self._count = threading.Lock()
+
+    def watch(self, practice: Any) -> None:
+        respond = practice.respond
+
+        def counted(session_id: str, **kw: Any) -> bool:
+            with self._count:
+                self.inside += 1
+                if self.inside == 2:
+                    self.raced = self.entered.is_set() and not self.open.is_set()
+                    self.open.set()
+            return respond(session_id, **kw)
+
+        practice.respond = counted
 
 
 @pytest.fixture
@@ -203,29 +223,35 @@ def test_a_second_request_does_not_produce_a_second_turn(streaming_app) -> None:
 
 
 def test_stream_and_fallback_at_once_answer_once(settings, knowledge) -> None:
-    """The stream is still running when the plain request for the same turn arrives: one answer, both see it."""
-    gate = Gate()
-    application = make_app(settings, knowledge, gate)
+    """The stream is still running when the plain request for the same turn arrives: one answer, both see it.
+
+    The customer holds its answer until the plain request is inside ``respond`` too, so the two always race.
+    """
+    race = Race()
+    application = make_app(settings, knowledge, race)
+    race.watch(application.state.services.practice)
     c, token = login(application, "xiaoman")
     sid = start(c, token)
     after = send(c, token, sid, "您好")
     results: dict[str, Any] = {}
     streamer = threading.Thread(target=lambda: results.update(stream=stream(c, token, sid, after)))
     streamer.start()
-    assert gate.entered.wait(10)
+    assert race.entered.wait(10)  # the stream's customer is answering …
     plain = threading.Thread(
         target=lambda: results.update(plain=c.post(f"/chat/{sid}/customer", data={"after": after}, headers=hx(token)))
     )
-    plain.start()
-    time.sleep(0.3)  # let the plain request reach the conversation's lock
-    gate.open.set()
-    streamer.join(10)
-    plain.join(10)
-    assert gate.calls == 1
+    plain.start()  # … when the plain request comes in
+    streamer.join(15)
+    plain.join(15)
+    assert race.raced and race.inside == 2  # both requests were inside respond while the customer answered
+    assert race.calls == 1  # the customer answered once …
+    with application.state.services.db.read() as s:
+        answers = [t for t in list_turns(s, sid) if t.seq > after]
+    assert [(t.role, t.text) for t in answers] == [("customer", "顾客第1次回复")]  # … and one answer was stored
     assert roles(application, sid) == ["customer", "agent", "customer"]
     got = events(results["stream"].text)
     assert got[0] == ("delta", {"text": "顾客"}) and bubbles(got[-1][1]["html"]) == ["顾客第1次回复"]
-    assert bubbles(results["plain"].text) == ["顾客第1次回复"]
+    assert bubbles(results["plain"].text) == ["顾客第1次回复"]  # both requests show it
     application.state.services.db.dispose()
 
 

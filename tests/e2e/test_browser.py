@@ -50,11 +50,14 @@ def free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("data")
     port = free_port()
-    env = {**os.environ, "SIM_DATA_DIR": str(data), "SIM_DEMO": "true"}
+    # Only these settings: none of the developer's SIM_* variables, and no .env (the working directory is the
+    # data folder, not the repository root).
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("SIM_")}
+    env |= {"SIM_DATA_DIR": str(data), "SIM_DEMO": "true"}
     log = open(data / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulator", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO,
+        cwd=data,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

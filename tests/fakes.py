@@ -1,18 +1,20 @@
-"""Fakes and fixtures for the web tests: a customer, a grader and a knowledge search that need no model.
+"""Fakes and builders the test modules share: a customer, a grade, a knowledge search and a retriever that need
+no model; transcripts from lines; the web app with fakes and accounts; the web helpers (log in, read the CSRF
+token, play a conversation).
 
-Also holds the helpers the web test modules share (log in, read the CSRF token, play a conversation).
+A plain module, not a test module: test modules import from here, never from each other. The fixtures built on
+these (``settings``, ``app`` …) live in ``conftest.py``.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from simulator.customer.base import CustomerMessage, CustomerResponse, TurnContext
@@ -20,7 +22,7 @@ from simulator.knowledge.passage import Passage
 from simulator.scenario.model import Outcome, Scenario
 from simulator.settings import Settings
 from simulator.store.users import create_user, password_hasher
-from simulator.transcript import Transcript
+from simulator.transcript import Transcript, Turn
 from web import create_app
 from web.ratelimit import RateLimiter
 
@@ -165,8 +167,8 @@ def fake_grade(transcript: Transcript, scenario: Scenario) -> FakeGrade:
     return FakeGrade(transcript)
 
 
-@pytest.fixture
-def scenario_dir(tmp_path: Path) -> Path:
+def write_scenarios(tmp_path: Path) -> Path:
+    """A scenarios folder: the example scenario, one whose every text is an HTML payload, and a broken one."""
     d = tmp_path / "scenarios"
     (d / "demo").mkdir(parents=True)
     shutil.copy(EXAMPLE, d / "demo" / EXAMPLE.name)
@@ -175,8 +177,8 @@ def scenario_dir(tmp_path: Path) -> Path:
     return d
 
 
-@pytest.fixture
-def settings(tmp_path: Path, scenario_dir: Path) -> Settings:
+def web_settings(tmp_path: Path, scenario_dir: Path) -> Settings:
+    """Settings for the web tests: a private data folder, the fake embedder, a fixed cookie key."""
     return Settings(
         data_dir=tmp_path / "data",
         scenarios_dir=scenario_dir,
@@ -185,11 +187,6 @@ def settings(tmp_path: Path, scenario_dir: Path) -> Settings:
         secret_key="test-secret-key",
         max_message_chars=200,
     )
-
-
-@pytest.fixture
-def knowledge() -> FakeKnowledge:
-    return FakeKnowledge()
 
 
 def make_app(settings: Settings, knowledge: Any, customer_factory: Callable[[Scenario], Any] = FakeCustomer) -> Any:
@@ -210,13 +207,6 @@ def make_app(settings: Settings, knowledge: Any, customer_factory: Callable[[Sce
         create_user(s, hasher, "laowang", "demo1234", role="trainer", display_name="老王")
         create_user(s, hasher, "admin", "demo1234", role="admin", display_name="管理员")
     return application
-
-
-@pytest.fixture
-def app(settings: Settings, knowledge: FakeKnowledge):
-    application = make_app(settings, knowledge)
-    yield application
-    application.state.services.db.dispose()
 
 
 def client_for(app) -> TestClient:  # type: ignore[no-untyped-def]
@@ -262,3 +252,49 @@ def say(c: TestClient, token: str, sid: str, text: str) -> tuple[Any, Any]:
 def bubbles(html: str) -> list[str]:
     """Texts of the chat bubbles (not the typing indicator)."""
     return [b for b in re.findall(r'<div class="bubble">(.*?)</div>', html, re.S) if 'class="sr"' not in b]
+
+
+# -- grading ---------------------------------------------------------------------------------------------------
+
+
+def chat(*lines: str, **kw: Any) -> Transcript:
+    """A transcript from alternating lines, the customer first; ``id`` defaults to "t", other keywords pass on."""
+    turns = [Turn(role="customer" if i % 2 == 0 else "agent", text=t) for i, t in enumerate(lines)]
+    return Transcript(id=kw.pop("id", "t"), turns=turns, **kw)
+
+
+def interleave(replies: Sequence[str], edit: Callable[[str], str] = lambda r: r) -> list[str]:
+    """Agent replies separated by a neutral customer line."""
+    out: list[str] = []
+    for r in replies:
+        out += [edit(r), "嗯嗯"]
+    return out[:-1]
+
+
+def passage(pid: str, text: str, kind: str = "policy") -> Passage:
+    """A knowledge passage with id ``pid`` (``doc#n``) and score 1."""
+    return Passage(pid, pid.split("#")[0], pid, (), text, f"{pid}.md", 1.0, kind=kind)
+
+
+class FakeRetriever:
+    """Keyword retriever over a few passages: a passage matches when it shares a character bigram pair."""
+
+    def __init__(self, passages: Sequence[Passage]):
+        self.passages = list(passages)
+        self.queries: list[str] = []
+
+    def search(  # type: ignore[no-untyped-def]
+        self, query: str, k: int = 5, *, kind=None, tier=None, tags=None, locale=None, doc_ids=None
+    ) -> list[Passage]:
+        self.queries.append(query)
+        kinds = {kind} if isinstance(kind, str) else set(kind or [])
+        grams = {query[i : i + 2] for i in range(len(query) - 1)}
+        scored = []
+        for p in self.passages:
+            if kinds and p.kind not in kinds:
+                continue
+            overlap = sum(1 for g in grams if g in p.text)
+            if overlap:
+                scored.append((overlap, p))
+        scored.sort(key=lambda x: -x[0])
+        return [p for _, p in scored[:k]]
