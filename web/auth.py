@@ -8,16 +8,13 @@ prove it. The CSRF check runs as an app-wide dependency on every unsafe method.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from fastapi import Depends, Request
 
 from simulator.store.models import Role
 from simulator.store.users import get_user
 from web.security import CSRF_FIELD, CSRF_HEADER, CookieSession, same_token
-
-if TYPE_CHECKING:
-    from web.app import Services
+from web.services import services
 
 PUBLIC_PATHS = {"/login", "/logout", "/lang", "/healthz"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -53,11 +50,6 @@ class Viewer:
     def is_trainer(self) -> bool:
         """Trainer or admin."""
         return self.at_least(Role.TRAINER)
-
-
-def services(request: Request) -> Services:
-    """The app's services (database, catalogue, engine …)."""
-    return request.app.state.services
 
 
 def cookie(request: Request) -> CookieSession:

@@ -1,4 +1,4 @@
-"""Rendering helpers shared by the routes: the template context, Jinja filters, and display names of values.
+"""Rendering: the Jinja environment, the template context, filters, and display names of values.
 
 Templates rely on Jinja's autoescaping for every value; nothing here marks text as safe. Data handed to
 JavaScript (charts) goes through ``tojson`` inside a ``<script type="application/json">`` block, which escapes
@@ -9,15 +9,42 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
+import jinja2
 from fastapi import Request
 from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
 
-from web.auth import cookie, optional_viewer, services
+from web import i18n
+from web.auth import cookie, optional_viewer
+from web.security import CSRF_FIELD
+from web.services import services
 
-if TYPE_CHECKING:
-    from jinja2 import Environment
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+
+def build_templates(catalogues: i18n.Catalogues, *, max_message_chars: int) -> Jinja2Templates:
+    """The app's templates: autoescaped, translated with ``catalogues``, with the filters below installed."""
+    # Autoescape every template: all of them are HTML, and every value in them is data.
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    templates = Jinja2Templates(env=env)
+    env.install_gettext_callables(catalogues.gettext, catalogues.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(
+        LANGUAGES=i18n.LANGUAGES,
+        current_locale=i18n.current_locale,
+        CSRF_FIELD=CSRF_FIELD,
+        max_chars=max_message_chars,
+    )
+    register_filters(env, catalogues.gettext)
+    return templates
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200) -> Response:
@@ -122,7 +149,7 @@ LABELS: dict[str, str] = {
 }
 
 
-def register_filters(env: Environment, gettext: Callable[[str], str]) -> None:
+def register_filters(env: jinja2.Environment, gettext: Callable[[str], str]) -> None:
     """Install the filters the templates use."""
 
     def label(value: object) -> str:

@@ -10,8 +10,9 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from simulator.store.users import authenticate
 from web import i18n
-from web.auth import cookie, optional_viewer, services
+from web.auth import cookie, optional_viewer
 from web.security import new_csrf
+from web.services import services
 from web.views import render
 
 router = APIRouter()

@@ -20,21 +20,25 @@ holds a connection open between messages. See docs/web.md.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from simulator.errors import NotFound
+from simulator.errors import NotFound, SimulatorError
 from simulator.store.models import PracticeSession, SessionKind, TurnRole
-from web.auth import TraineeDep, Viewer, services
+from web.auth import TraineeDep, Viewer
 from web.catalogue import Entry
+from web.errors import error_response
 from web.practice import ChatState, PracticeError
+from web.services import services
 from web.stream import HEADERS, MEDIA_TYPE, answer_events
 from web.views import is_htmx, render
 
 router = APIRouter()
+log = logging.getLogger("simulator.web")
 
 # Long enough to read as "typing", short enough not to annoy.
 TYPING_DELAY_MS = 700
@@ -229,12 +233,8 @@ def kb_search(
                 try:
                     passages = list(retriever.search(query, k=5, locale=locale if locale in ("zh-CN", "en") else None))
                 except Exception as exc:  # an index problem must not break the chat page
-                    from simulator.errors import SimulatorError
-
                     if not isinstance(exc, SimulatorError):
-                        import logging
-
-                        logging.getLogger("simulator.web").exception("knowledge search failed")
+                        log.exception("knowledge search failed")
                     error = gettext("The knowledge base is not available. Ask an administrator to build it.")
     name = "_kb_results.html" if is_htmx(request) else "kb.html"
     return render(request, name, {"q": query, "passages": passages, "error": error})
@@ -249,6 +249,4 @@ def _persona_name(entry: Entry | None) -> str:
 
 
 def _error(request: Request, status: int, message: str) -> Response:
-    from web.app import error_response
-
     return error_response(request, status, message)

@@ -13,8 +13,9 @@ from simulator.store.models import SessionKind, SessionStatus
 from simulator.store.records import assignments_for, get_grade
 from simulator.store.transcripts import get_session, list_sessions, list_turns
 from simulator.store.users import get_user
-from web.auth import TraineeDep, Viewer, services
+from web.auth import TraineeDep, Viewer
 from web.report import DIMENSIONS, build_report, progress_data, radar_data
+from web.services import services
 from web.views import LABELS, is_htmx, render
 
 router = APIRouter()

@@ -15,7 +15,8 @@ from simulator.store.models import Role, SessionKind
 from simulator.store.records import create_assignment
 from simulator.store.transcripts import list_sessions
 from simulator.store.users import get_user, list_users
-from web.auth import TrainerDep, Viewer, services
+from web.auth import TrainerDep, Viewer
+from web.services import services
 from web.views import render
 
 router = APIRouter(prefix="/trainer")
