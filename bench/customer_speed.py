@@ -23,14 +23,15 @@ from pathlib import Path
 import httpx
 
 from simulator.acts import ActDetector
-from simulator.customer import LLMCustomer, ScriptedCustomer, play_replies
+from simulator.customer import LLMCustomer, ScriptedCustomer
 from simulator.customer.prompt import SUFFIX_MARK
 from simulator.embedding.factory import make_embedder
 from simulator.llm import ChatMessage, Completion, FakeChatModel, LLMError, OpenAIChatModel
 from simulator.scenario import load_scenarios
 from simulator.scenario.model import Scenario
-from simulator.session import Role, Session
+from simulator.session import Session, play_replies
 from simulator.settings import Settings
+from simulator.turn import Speaker
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -59,14 +60,15 @@ def scripted(rounds: int, embedder_name: str) -> None:
         for s in all_s:
             assert s.references is not None
             for ref in (s.references.good, s.references.bad):
-                session = Session.create(s, seed=r).bind(ScriptedCustomer(s, detector))
-                session.start()
+                customer = ScriptedCustomer(s, detector)
+                session = Session.create(s, seed=r)
+                session.start(customer)
                 for text in ref.replies:
                     if session.ended:
                         break
                     # Vary the text per round so the embedding cache does not hide the embedder's cost.
                     t0 = time.perf_counter()
-                    session.reply(text if r == 0 else f"{text} ({r})")
+                    session.reply(customer, text if r == 0 else f"{text} ({r})")
                     times.append((time.perf_counter() - t0) * 1000)
     print("| embedder | scenarios | turns | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|---|")
     print(
@@ -185,18 +187,18 @@ def overhead(base_url: str | None, turns: int) -> None:
                 assert s.references is not None
                 timed = Timed(OpenAIChatModel(url, "smollm2", seed=1, temperature=0.3, timeout=120))
                 customer = LLMCustomer(s, timed, scripted=ScriptedCustomer(s, detector), json_mode=False)  # type: ignore[arg-type]
-                session = Session.create(s, seed=1).bind(customer)
-                session.start()
+                session = Session.create(s, seed=1)
+                session.start(customer)
                 for text in s.references.good.replies:
                     if session.ended or len(over) >= turns:
                         break
                     timed.inside, timed.ttft = 0.0, []
                     t0 = time.perf_counter()
-                    new = session.reply(text)
+                    new = session.reply(customer, text)
                     total = time.perf_counter() - t0
                     over.append((total - timed.inside) * 1000)
                     ttft.extend(x * 1000 for x in timed.ttft)
-                    src = next(t.source for t in new if t.role is Role.CUSTOMER)
+                    src = next(t.source for t in new if t.role is Speaker.CUSTOMER)
                     sources[str(src)] = sources.get(str(src), 0) + 1
                 if len(over) >= turns:
                     break

@@ -42,7 +42,8 @@ from simulator.grading import Grader
 from simulator.grading.claims import extract_claims
 from simulator.knowledge.passage import Passage
 from simulator.settings import Settings
-from simulator.transcript import Transcript, Turn
+from simulator.transcript import Transcript
+from simulator.turn import Turn
 
 ROOT = Path(__file__).resolve().parent.parent
 RUDE = ["你自己没看清楚吧，", "这不是我们的问题，", "烦不烦啊，", "跟你说了多少遍了，"]

@@ -21,12 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from simulator.acts import ActDetector
-from simulator.customer.reference import play_reference
 from simulator.customer.scripted import ScriptedCustomer
 from simulator.grading import Grader
 from simulator.scenario.loader import load_scenarios
+from simulator.session import play_reference
 from simulator.settings import Settings
-from simulator.transcript import Transcript, Turn, from_session
+from simulator.transcript import Transcript
+from simulator.turn import Turn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,7 +52,7 @@ def corpus(settings: Settings) -> list[tuple[Transcript, object]]:
             continue
         for side in ("good", "bad"):
             session = play_reference(s, getattr(s.references, side), ScriptedCustomer(s, det))
-            out.append((ten_turns(from_session(session)), s))
+            out.append((ten_turns(session.transcript()), s))
     return out
 
 

@@ -65,7 +65,7 @@ async def drive(base: str, trainees: list[Trainee], think: float, stop_at: float
 def stored_turns(data: Path) -> set[tuple[str, str, str]]:
     from simulator.settings import Settings
     from simulator.store import open_database
-    from simulator.store.models import Turn
+    from simulator.store.sessions import TurnRecord as Turn
 
     settings = Settings(data_dir=data)
     db = open_database(settings.sqlalchemy_url, create_dir=data, migrate_now=False)

@@ -1,35 +1,39 @@
-"""A practice or exam attempt: the transcript with timing, the customer's state, and the outcome.
+"""A practice or exam attempt: its turns with timing, the customer's state, and the outcome.
 
-A :class:`Session` is a plain pydantic model — JSON in, JSON out, no I/O — so the web app can store it after
-every turn and any server instance can load it and continue. The live collaborators (the customer engine and a
-clock) are attached with :meth:`Session.bind` and are never serialised. The customer is a pure function of
-(state, transcript, reply): everything it needs to continue is in :attr:`Session.state` and :attr:`Session.turns`.
+A :class:`Session` is plain data — JSON in, JSON out, no I/O — so it can be stored turn by turn and rebuilt by
+any process. The customer that plays the buyer is passed to the calls that need it; the session only keeps its
+:class:`~simulator.customer.state.CustomerState`. Time comes from a clock (UTC); every turn records seconds
+since :attr:`Session.started_at`.
 
-Typical use::
+The trainee's turn and the customer's answer are two steps, so a server can commit the first before producing
+the second (and answer a pending message after a restart)::
 
-    session = Session.create(scenario, kind=SessionKind.PRACTICE, seed=7).bind(customer)
-    session.start()                     # the customer's opening
-    session.reply("亲，您好～请问您身高体重多少呀？")  # agent turn + customer turn(s)
-    session.model_dump_json()           # store it; Session.model_validate_json(...).bind(customer) resumes
+    session = Session.create(scenario, kind=SessionKind.PRACTICE, seed=7)
+    session.start(customer)                               # the customer's opening
+    session.add_reply("亲，您好～请问您身高体重多少呀？")     # the trainee's turn
+    session.answer(customer)                               # the customer's turn(s)
+    session.reply(customer, "…")                           # both at once
+    session.transcript()                                   # what the grader reads
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 import uuid
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from simulator.customer.base import Customer, CustomerResponse, TurnContext
+from simulator.customer.state import CustomerState
 from simulator.errors import SimulatorError
-from simulator.scenario.model import Act, Locale, Mood, Outcome, Scenario
-
-if TYPE_CHECKING:
-    from simulator.customer.base import Customer, CustomerResponse
+from simulator.scenario.model import Locale, Outcome, ReferenceTrainee, Scenario
+from simulator.transcript import Transcript
+from simulator.turn import Speaker, Turn, TurnKind
 
 Clock = Callable[[], datetime]
 
@@ -37,6 +41,11 @@ Clock = Callable[[], datetime]
 def utc_now() -> datetime:
     """The default clock: now, in UTC."""
     return datetime.now(UTC)
+
+
+def as_utc(at: datetime) -> datetime:
+    """``at`` in UTC; a naive datetime is taken as UTC (SQLite returns them), so local times never sneak in."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def scenario_digest(text: str | bytes) -> str:
@@ -66,7 +75,26 @@ class SessionEnded(SessionError):
 
 
 class SessionNotReady(SessionError):
-    """The session has no customer attached, or has not been started."""
+    """The session has not been started, or has no trainee message waiting for an answer."""
+
+
+class AwaitingAnswer(SessionError):
+    """The trainee's previous message has not been answered yet."""
+
+
+def clean_reply(text: str, max_chars: int) -> str:
+    """The trainee's message as it is stored: control characters removed (newlines and tabs kept), trimmed.
+
+    Raises:
+        EmptyReply: nothing is left.
+        ReplyTooLong: more than ``max_chars`` characters are left.
+    """
+    clean = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+    if not clean:
+        raise EmptyReply("the reply is empty — type a message for the customer")
+    if len(clean) > max_chars:
+        raise ReplyTooLong(f"the reply has {len(clean)} characters; the limit is {max_chars} — shorten it or split it")
+    return clean
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -83,100 +111,15 @@ class SessionKind(StrEnum):
 
 
 class SessionStatus(StrEnum):
-    """Whether replies are still accepted."""
+    """Whether replies are still accepted, and how the conversation ended."""
 
     ACTIVE = "active"
-    ENDED = "ended"
-
-
-class Role(StrEnum):
-    """Who a turn belongs to."""
-
-    CUSTOMER = "customer"
-    AGENT = "agent"
-    SYSTEM = "system"
-
-
-class TurnKind(StrEnum):
-    """What a turn is: a chat message, a notice shown to the trainee, or (reserved) a workbench action."""
-
-    MESSAGE = "message"
-    NOTICE = "notice"
-    ACTION = "action"
-
-
-class TurnSource(StrEnum):
-    """What produced a customer turn."""
-
-    SCRIPTED = "scripted"
-    LLM = "llm"
-    LLM_FALLBACK = "llm-fallback"
-
-
-class Usage(BaseModel):
-    """Tokens the LLM calls of one customer turn used (scripted turns have no usage)."""
-
-    prompt_tokens: int | None = Field(default=None, description="None when the endpoint did not report it.")
-    completion_tokens: int | None = None
-    cached_prompt_tokens: int | None = Field(default=None, description="Prompt tokens the provider served from cache.")
-    calls: int = Field(default=1, description="Requests made for this turn (retries and guard re-asks included).")
-
-
-class Turn(BaseModel):
-    """One entry of the transcript."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    seq: int = Field(description="Position in the transcript, from 0.")
-    role: Role
-    kind: TurnKind = TurnKind.MESSAGE
-    text: str
-    at: datetime = Field(description="When the turn was sent (UTC).")
-    response_seconds: float | None = Field(
-        default=None, description="Agent turns: seconds since the customer's previous message."
-    )
-    acts: list[Act] = Field(default_factory=list, description="Agent turns: what the reply did (detected).")
-    beat_id: str | None = Field(default=None, description="Customer turns: the scripted beat that fired, if any.")
-    mood: Mood | None = Field(default=None, description="Customer turns: mood after this turn.")
-    patience: int | None = Field(default=None, description="Customer turns: patience after this turn.")
-    source: TurnSource | None = Field(default=None, description="Customer turns: scripted, llm or llm-fallback.")
-    usage: Usage | None = Field(default=None, description="Customer turns by an LLM: tokens used.")
-
-
-class CustomerState(BaseModel):
-    """Everything the customer needs to continue — with the transcript, enough to resume after a restart.
-
-    There is no random-generator state: variants are chosen by hashing (seed, what, counter), so counters are
-    all the state randomness needs.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    mood: int = Field(default=0, ge=-3, le=2, description="Mood level, furious -3 … delighted +2.")
-    patience: int = Field(default=6, ge=0, description="Patience points left; 0 ends the conversation.")
-    fired: dict[str, int] = Field(default_factory=dict, description="Beat id → times it fired.")
-    revealed: list[str] = Field(default_factory=list, description="Known-fact keys the customer has given away.")
-    turns: int = Field(default=0, description="Trainee replies processed.")
-    fallbacks: int = Field(default=0, description="Replies that matched no beat.")
-    llm_fallbacks: int = Field(default=0, description="Turns an LLM customer handed to the scripted engine.")
-
-    @property
-    def mood_name(self) -> Mood:
-        """The mood as a name (neutral, annoyed …)."""
-        return Mood.from_level(self.mood)
-
-    @classmethod
-    def initial(cls, scenario: Scenario) -> CustomerState:
-        """The state at the start of a conversation, from the persona."""
-        return cls(mood=scenario.persona.mood.level, patience=scenario.persona.patience)
+    FINISHED = "finished"
+    ABANDONED = "abandoned"
 
 
 class Session(BaseModel):
-    """One conversation between a trainee and a simulated customer.
-
-    Fields are plain data; :meth:`bind` attaches the customer engine and the clock before :meth:`start`,
-    :meth:`reply` or :meth:`end` are called.
-    """
+    """One conversation between a trainee and a simulated customer."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -188,17 +131,17 @@ class Session(BaseModel):
     seed: int = Field(description="Chooses line variants; the same seed and replies give the same conversation.")
     variables: dict[str, str] = Field(default_factory=dict, description="Resolved {variable} values.")
     trainee_id: str | None = None
-    customer: str = Field(default="scripted", description="Customer engine: scripted or llm.")
+    customer: str = Field(default="scripted", description="Customer engine that played it: scripted or llm.")
     status: SessionStatus = SessionStatus.ACTIVE
     outcome: Outcome | None = None
     end_reason: str | None = Field(default=None, description="Why it ended: outcome, patience, max-turns, trainee …")
-    created_at: datetime
+    started_at: datetime = Field(description="Wall-clock start (UTC); turn times are seconds since then.")
     ended_at: datetime | None = None
     max_reply_chars: int = Field(default=2000, description="Longest trainee reply accepted.")
     state: CustomerState = Field(default_factory=CustomerState)
+    answered: int = Field(default=0, description="Turns the customer has seen (the rest await its answer).")
     turns: list[Turn] = Field(default_factory=list)
 
-    _customer: Customer | None = PrivateAttr(default=None)
     _clock: Clock | None = PrivateAttr(default=None)
 
     # -- construction ----------------------------------------------------------------------------------------
@@ -226,9 +169,8 @@ class Session(BaseModel):
             trainee_id: Who is practising.
             digest: :func:`scenario_digest` of the scenario file.
             max_reply_chars: Longest trainee reply accepted.
-            clock: Returns "now" (UTC); tests inject a fake.
+            clock: Returns "now" (UTC); tests and simulated trainees inject their own.
         """
-        now = (clock or utc_now)()
         session = cls(
             kind=kind,
             scenario_id=scenario.id,
@@ -237,20 +179,15 @@ class Session(BaseModel):
             seed=secrets.randbelow(2**31) if seed is None else seed,
             variables=scenario.variable_values(dict(variables or {})),
             trainee_id=trainee_id,
-            created_at=now,
+            started_at=as_utc((clock or utc_now)()),
             max_reply_chars=max_reply_chars,
             state=CustomerState.initial(scenario),
         )
-        if clock is not None:
-            session._clock = clock
-        return session
+        return session.use_clock(clock) if clock is not None else session
 
-    def bind(self, customer: Customer, clock: Clock | None = None) -> Session:
-        """Attach the customer engine (and optionally a clock); returns ``self`` for chaining."""
-        self._customer = customer
-        self.customer = customer.name
-        if clock is not None:
-            self._clock = clock
+    def use_clock(self, clock: Clock) -> Session:
+        """Take "now" from ``clock`` from here on (a loaded session starts with the system clock); returns self."""
+        self._clock = clock
         return self
 
     # -- views -----------------------------------------------------------------------------------------------
@@ -258,135 +195,172 @@ class Session(BaseModel):
     @property
     def ended(self) -> bool:
         """True once the conversation is over."""
-        return self.status is SessionStatus.ENDED
+        return self.status is not SessionStatus.ACTIVE
 
     @property
     def started(self) -> bool:
         """True once the opening has been said."""
         return bool(self.turns)
 
-    def messages(self, role: Role | None = None) -> list[Turn]:
-        """Chat messages (no notices), optionally of one role."""
-        return [t for t in self.turns if t.kind is TurnKind.MESSAGE and (role is None or t.role is role)]
+    @property
+    def awaiting_answer(self) -> bool:
+        """True while a trainee message waits for the customer's answer."""
+        return not self.ended and self.answered < len(self.turns)
 
-    def transcript(self) -> list[dict[str, object]]:
-        """The minimal transcript form the grader reads: role, text, seconds from the start."""
-        t0 = self.created_at
-        return [
-            {"role": t.role.value, "text": t.text, "at": round((t.at - t0).total_seconds(), 3)} for t in self.messages()
-        ]
+    def messages(self, role: Speaker | None = None) -> list[Turn]:
+        """Chat messages (no notices), optionally of one speaker."""
+        return [t for t in self.turns if t.is_message and (role is None or t.role is role)]
+
+    def time_of(self, turn: Turn) -> datetime:
+        """The wall-clock time of a turn."""
+        return self.started_at + timedelta(seconds=turn.at or 0.0)
+
+    def transcript(self, *, complete: bool | None = None) -> Transcript:
+        """What the grader reads: the chat messages with their times, the scenario and the outcome.
+
+        Args:
+            complete: Whether the conversation ran to its end (closing is judged); default: it ended and was
+                not abandoned.
+        """
+        return Transcript(
+            id=self.id,
+            turns=self.messages(),
+            scenario=self.scenario_id,
+            complete=self.status is SessionStatus.FINISHED if complete is None else complete,
+            outcome=self.outcome.value if self.outcome is not None else None,
+        )
 
     # -- the conversation ------------------------------------------------------------------------------------
 
-    def start(self, *, on_delta: Callable[[str], None] | None = None) -> list[Turn]:
+    def start(self, customer: Customer, *, on_delta: Callable[[str], None] | None = None) -> list[Turn]:
         """Say the customer's opening; returns the new turns."""
-        customer = self._need_customer()
         if self.started:
             raise SessionError("the session has already started — send a reply instead")
-        from simulator.customer.base import TurnContext
-
+        self.customer = customer.name
         ctx = TurnContext(
             seed=self.seed, variables=self.variables, state=self.state, transcript=(), reply=None, on_delta=on_delta
         )
-        response = customer.open(ctx)
-        return self._apply(response, at=self._now(), reason_at=None)
+        return self._apply(customer.open(ctx))
 
-    def reply(
-        self, text: str, at: datetime | None = None, *, on_delta: Callable[[str], None] | None = None
-    ) -> list[Turn]:
-        """Record the trainee's reply and the customer's answer; returns the new turns (agent turn first).
+    def add_reply(self, text: str, *, sent_at: datetime | None = None) -> Turn:
+        """Record the trainee's message (not yet answered); returns the new turn.
 
         Args:
-            text: The trainee's message.
-            at: When it was sent (UTC); default now from the clock. Simulated trainees pass it explicitly.
-            on_delta: Receives the customer's text as it streams (provisional: a turn that falls back to the
-                scripted customer replaces what was streamed).
+            text: The trainee's message (see :func:`clean_reply`).
+            sent_at: When it was sent (UTC); default now.
 
         Raises:
             EmptyReply: ``text`` is blank.
             ReplyTooLong: ``text`` is longer than :attr:`max_reply_chars`.
             SessionEnded: the conversation is over.
-            SessionNotReady: no customer is bound or the session was not started.
+            SessionNotReady: the session was not started.
+            AwaitingAnswer: the previous message has not been answered yet.
         """
-        customer = self._need_customer()
         if not self.started:
             raise SessionNotReady("the session has not started — call start() to get the customer's opening first")
         if self.ended:
             raise SessionEnded(f"this conversation has ended ({self.outcome}) — start a new session to practise again")
-        clean = text.strip()
-        if not clean:
-            raise EmptyReply("the reply is empty — type a message for the customer")
-        if len(clean) > self.max_reply_chars:
-            raise ReplyTooLong(
-                f"the reply has {len(clean)} characters; the limit is {self.max_reply_chars} — shorten it or split it"
-            )
-        explicit = at is not None
-        sent = _utc(at) if at is not None else self._now()
-        last_customer = next((t for t in reversed(self.turns) if t.role is Role.CUSTOMER), None)
-        seconds = max(0.0, (sent - last_customer.at).total_seconds()) if last_customer else None
-        agent = Turn(
-            seq=len(self.turns),
-            role=Role.AGENT,
-            text=clean,
-            at=sent,
-            response_seconds=None if seconds is None else round(seconds, 3),
-        )
-        from simulator.customer.base import TurnContext
+        if self.awaiting_answer:
+            raise AwaitingAnswer("the customer has not answered the previous message yet")
+        clean = clean_reply(text, self.max_reply_chars)
+        at = self._seconds(as_utc(sent_at) if sent_at is not None else self._now())
+        last_customer = next((t for t in reversed(self.turns) if t.role is Speaker.CUSTOMER), None)
+        waited = None if last_customer is None else round(max(0.0, at - (last_customer.at or 0.0)), 3)
+        turn = Turn(role=Speaker.AGENT, text=clean, at=at, seq=len(self.turns) + 1, response_seconds=waited)
+        self.turns.append(turn)
+        return turn
 
+    def answer(self, customer: Customer, *, on_delta: Callable[[str], None] | None = None) -> list[Turn]:
+        """The customer's answer to the waiting trainee message; returns the new turns.
+
+        Args:
+            customer: Plays the buyer.
+            on_delta: Receives the customer's text as it streams (provisional: a turn that falls back to the
+                scripted customer replaces what was streamed).
+
+        Raises:
+            SessionNotReady: no trainee message is waiting.
+        """
+        if not self.awaiting_answer or self.turns[-1].role is not Speaker.AGENT:
+            raise SessionNotReady("no trainee message is waiting for an answer — send a reply first")
+        reply = self.turns[-1]
         ctx = TurnContext(
             seed=self.seed,
             variables=self.variables,
             state=self.state,
-            transcript=tuple(self.turns),
-            reply=clean,
-            response_seconds=seconds,
+            transcript=tuple(self.turns[:-1]),
+            reply=reply.text,
+            response_seconds=reply.response_seconds,
             on_delta=on_delta,
         )
         response = customer.respond(ctx)
-        agent.acts = list(response.acts)
-        self.turns.append(agent)
-        new = self._apply(response, at=sent if explicit else self._now(), reason_at=sent)
-        return [agent, *new]
+        self.turns[-1] = reply.model_copy(update={"acts": tuple(response.acts)})
+        return self._apply(response)
 
-    def end(self, reason: str = "trainee", outcome: Outcome = Outcome.ABANDONED) -> list[Turn]:
-        """End the conversation from the trainee's side (they gave up, or a reference ran out of replies).
+    def reply(
+        self,
+        customer: Customer,
+        text: str,
+        *,
+        sent_at: datetime | None = None,
+        on_delta: Callable[[str], None] | None = None,
+    ) -> list[Turn]:
+        """:meth:`add_reply` and :meth:`answer` in one call; returns the new turns (the trainee's first)."""
+        self.add_reply(text, sent_at=sent_at)
+        new = self.answer(customer, on_delta=on_delta)
+        return [self.turns[-len(new) - 1], *new]
 
-        Ending an already ended session does nothing and returns no turns.
+    def end(
+        self, reason: str = "trainee", outcome: Outcome = Outcome.ABANDONED, *, abandoned: bool = False
+    ) -> list[Turn]:
+        """End the conversation from the trainee's side (closed the chat, gave up, or ran out of replies).
+
+        Args:
+            reason: Stored as :attr:`end_reason`.
+            outcome: How it ended for the customer.
+            abandoned: The trainee gave up (status ``abandoned``, and the transcript counts as cut off).
+
+        Returns:
+            The "conversation ended" notice; nothing when it had already ended.
         """
         if self.ended:
             return []
         now = self._now()
-        self.status = SessionStatus.ENDED
+        self.status = SessionStatus.ABANDONED if abandoned else SessionStatus.FINISHED
         self.outcome = outcome
         self.end_reason = reason
         self.ended_at = now
         text = "对话已结束。" if self.locale is Locale.ZH_CN else "The conversation has ended."
-        notice = Turn(seq=len(self.turns), role=Role.SYSTEM, kind=TurnKind.NOTICE, text=text, at=now)
+        notice = Turn(role=Speaker.SYSTEM, kind=TurnKind.NOTICE, text=text, at=self._seconds(now), seq=self._next())
         self.turns.append(notice)
+        self.answered = len(self.turns)
         return [notice]
 
     # -- internals -------------------------------------------------------------------------------------------
 
     def _now(self) -> datetime:
-        return _utc(self._clock()) if self._clock is not None else utc_now()
+        return as_utc((self._clock or utc_now)())
 
-    def _need_customer(self) -> Customer:
-        if self._customer is None:
-            raise SessionNotReady("no customer is attached — call bind(customer) after creating or loading a session")
-        return self._customer
+    def _seconds(self, at: datetime) -> float:
+        return round(max(0.0, (at - self.started_at).total_seconds()), 3)
 
-    def _apply(self, response: CustomerResponse, *, at: datetime, reason_at: datetime | None) -> list[Turn]:
+    def _next(self) -> int:
+        return len(self.turns) + 1
+
+    def _apply(self, response: CustomerResponse) -> list[Turn]:
+        # The customer's words exist from the moment they are produced, not from when the trainee pressed send.
+        now = self._now()
+        at = self._seconds(now)
         self.state = response.state
         new: list[Turn] = []
         for m in response.messages:
-            role = Role.SYSTEM if m.notice else Role.CUSTOMER
             turn = Turn(
-                seq=len(self.turns),
-                role=role,
+                role=Speaker.SYSTEM if m.notice else Speaker.CUSTOMER,
                 kind=TurnKind.NOTICE if m.notice else TurnKind.MESSAGE,
                 text=m.text,
                 at=at,
-                beat_id=m.beat_id,
+                seq=self._next(),
+                beat=m.beat_id,
                 mood=None if m.notice else self.state.mood_name,
                 patience=None if m.notice else self.state.patience,
                 source=None if m.notice else m.source,
@@ -394,14 +368,53 @@ class Session(BaseModel):
             )
             self.turns.append(turn)
             new.append(turn)
+        self.answered = len(self.turns)
         if response.outcome is not None:
-            self.status = SessionStatus.ENDED
+            self.status = SessionStatus.FINISHED
             self.outcome = response.outcome
             self.end_reason = response.end_reason or "outcome"
-            self.ended_at = at
+            self.ended_at = now
         return new
 
 
-def _utc(at: datetime) -> datetime:
-    # Naive datetimes are taken as UTC so callers cannot store local times by accident.
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+# ---------------------------------------------------------------------------------------------------------
+# Scripted trainees: a scenario's reference replies, or a replies file
+
+
+REFERENCE_START = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def play_replies(
+    scenario: Scenario,
+    customer: Customer,
+    replies: Sequence[str],
+    *,
+    reply_seconds: float = 15.0,
+    seed: int = 0,
+    kind: SessionKind = SessionKind.REFERENCE,
+    variables: Mapping[str, str] | None = None,
+    start: datetime = REFERENCE_START,
+    digest: str = "",
+) -> Session:
+    """Play ``replies`` in order on a simulated clock; returns the finished session.
+
+    Each reply is sent ``reply_seconds`` after the customer's last message, and the customer answers at once.
+    Replies left over when the customer ends are ignored; running out of replies before an outcome ends the
+    session with outcome ``abandoned``.
+    """
+    now = [start]
+    session = Session.create(scenario, kind=kind, seed=seed, variables=variables, digest=digest, clock=lambda: now[0])
+    session.start(customer)
+    for text in replies:
+        if session.ended:
+            break
+        now[0] = session.time_of(session.turns[-1]) + timedelta(seconds=reply_seconds)
+        session.reply(customer, text)
+    if not session.ended:
+        session.end(reason="no more replies", outcome=Outcome.ABANDONED)
+    return session
+
+
+def play_reference(scenario: Scenario, trainee: ReferenceTrainee, customer: Customer, *, seed: int = 0) -> Session:
+    """Play a reference trainee (``scenario.references.good`` or ``.bad``) with its own reply time."""
+    return play_replies(scenario, customer, trainee.replies, reply_seconds=trainee.reply_seconds, seed=seed)

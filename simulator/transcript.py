@@ -1,5 +1,8 @@
 """Transcripts: the conversation the grader reads, in a minimal JSON form anyone can produce.
 
+A :class:`Transcript` is the chat messages of one conversation (:class:`~simulator.turn.Turn`, the one turn
+model); a practice session gives its own with :meth:`simulator.session.Session.transcript`.
+
 The minimal form is::
 
     {"id": "t1", "turns": [{"role": "customer", "text": "在吗"}, {"role": "agent", "text": "亲，您好", "at": 12.5}]}
@@ -16,24 +19,14 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from simulator.errors import Problem, ValidationFailed, display_path
+from simulator.turn import Turn
 
 MAX_TRANSCRIPT_BYTES = 50_000_000
-
-
-class Turn(BaseModel):
-    """One chat message."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    role: Literal["customer", "agent"] = Field(description="Who wrote it: 'customer' or 'agent' (the trainee).")
-    text: str = Field(max_length=20_000, description="The message text.")
-    at: float | None = Field(default=None, ge=0, description="Seconds since the conversation started.")
-    beat: str | None = Field(default=None, description="Scenario beat a customer line came from (optional).")
 
 
 class Transcript(BaseModel):
@@ -42,10 +35,18 @@ class Transcript(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: str = Field(min_length=1, max_length=200, description="Identifier shown in results.")
-    turns: list[Turn] = Field(description="Messages in order.")
+    turns: list[Turn] = Field(description="Messages in order: the customer's and the agent's, no notices.")
     scenario: str | None = Field(default=None, description="Scenario id, if the conversation followed one.")
     complete: bool = Field(default=True, description="False when the conversation was cut off mid-way.")
     outcome: str | None = Field(default=None, description="How it ended (bought, left, …), if known.")
+
+    @field_validator("turns")
+    @classmethod
+    def _messages_only(cls, turns: list[Turn]) -> list[Turn]:
+        for i, t in enumerate(turns):
+            if not t.is_message:
+                raise ValueError(f"turn {i} is a {t.role.value} {t.kind.value}; a transcript holds chat messages only")
+        return turns
 
     def agent_turns(self) -> list[tuple[int, Turn]]:
         """(index, turn) for every agent message."""
@@ -64,7 +65,7 @@ class Transcript(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (the same shape the loader reads)."""
-        return self.model_dump(exclude_none=True)
+        return self.model_dump(mode="json", exclude_none=True, exclude_defaults=True) | {"complete": self.complete}
 
 
 def _problem(path: str, line: int, message: str) -> Problem:
@@ -212,20 +213,3 @@ def iter_transcripts(paths: Iterable[Path | str]) -> Iterator[Transcript]:
     if all_problems:
         raise ValidationFailed(all_problems)
     yield from found
-
-
-def from_session(session: Any) -> Transcript:
-    """The transcript of a played :class:`~simulator.session.Session` (messages only, seconds from its start)."""
-    t0 = session.created_at
-    turns = [
-        Turn(
-            role=t.role.value,
-            text=t.text,
-            at=round((t.at - t0).total_seconds(), 3),
-            beat=getattr(t, "beat_id", None),
-        )
-        for t in session.messages()
-        if t.role.value in ("customer", "agent")
-    ]
-    outcome = session.outcome.value if session.outcome is not None else None
-    return Transcript(id=session.id, turns=turns, scenario=session.scenario_id, complete=session.ended, outcome=outcome)

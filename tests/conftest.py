@@ -90,7 +90,7 @@ def app(settings: Settings, knowledge: FakeKnowledge) -> Iterator[Any]:
 
     application = make_app(settings, knowledge)
     yield application
-    application.state.services.db.dispose()
+    application.state.services.engine.store.dispose()
 
 
 # -- PostgreSQL (slow suite) -----------------------------------------------------------------------------------

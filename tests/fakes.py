@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from simulator.customer.base import CustomerMessage, CustomerResponse, TurnContext
+from simulator.engine import Engine
+from simulator.grading.result import CriterionResult, DimensionScore, Finding, Grade, Source, Suggestion, unscored
 from simulator.knowledge.passage import Passage
-from simulator.scenario.model import Outcome, Scenario
+from simulator.scenario.model import Dimension, Outcome, Scenario
+from simulator.session import Session
 from simulator.settings import Settings
 from simulator.store.users import create_user, password_hasher
-from simulator.transcript import Transcript, Turn
+from simulator.transcript import Transcript
+from simulator.turn import Turn
 from web import create_app
 from web.ratelimit import RateLimiter
 
@@ -98,48 +101,43 @@ class FakeCustomer:
         )
 
 
-@dataclass
-class FakeGrade:
-    """A grade in the shape ``Grade.to_dict()`` produces, with a payload in its evidence."""
+class FakeGrader:
+    """A real :class:`Grade` of fixed scores (overall 72.5, knowledge unscored) with one finding on the first
+    agent reply, quoting it as evidence (so escaping of evidence can be tested)."""
 
-    transcript: Transcript
-    extra: dict[str, Any] = field(default_factory=dict)
+    version = "fake-1"
 
-    def to_dict(self) -> dict[str, Any]:
-        agent_idx = next((i for i, t in enumerate(self.transcript.turns) if t.role == "agent"), None)
-        findings = [] if agent_idx is None else [self._finding(agent_idx)]
-        return {
-            "id": self.transcript.id,
-            "overall": 72.5,
-            "passed": False,
-            "pass_mark": 80.0,
-            "scores": {"service": 60.0, "technique": 80.0, "knowledge": None, "process": 90.0},
-            "dimensions": {
-                "service": {"score": 60.0, "criteria": [{"id": "greeting", "title": "问候", "findings": findings}]},
-                "technique": {"score": 80.0, "criteria": []},
-                "knowledge": {"score": None, "criteria": []},
-                "process": {"score": 90.0, "criteria": []},
+    def grade(
+        self, transcript: Transcript, scenario: Scenario | None = None, variables: Mapping[str, str] | None = None
+    ) -> Grade:
+        agent_idx = next((i for i, t in enumerate(transcript.turns) if t.role == "agent"), None)
+        findings = [] if agent_idx is None else [self._finding(transcript, agent_idx)]
+        s, t, k, p = Dimension.SERVICE, Dimension.TECHNIQUE, Dimension.KNOWLEDGE, Dimension.PROCESS
+        return Grade(
+            transcript_id=transcript.id,
+            scenario_id=scenario.id if scenario else transcript.scenario,
+            dimensions={
+                s: DimensionScore(s, [CriterionResult(s, "greeting", "问候", 12.5, 7.5, findings=findings)], 50),
+                t: DimensionScore(t, [CriterionResult(t, "needs", "需求", 10, 8)], 25),
+                k: DimensionScore(k, [unscored(k, "facts", "知识", 10, "no knowledge")], 25),
+                p: DimensionScore(p, [CriterionResult(p, "steps", "流程", 10, 9)], 25),
             },
-            "red_lines": [],
-            "notes": [],
-            "questions": [],
-            "metrics": {"reply_ratio": 1.0},
-            **self.extra,
-        }
+            pass_mark=80.0,
+            metrics={"reply_ratio": 1.0},
+        )
 
-    def _finding(self, agent_idx: int) -> dict[str, Any]:
-        return {
-            "dimension": "service",
-            "criterion": "greeting",
-            "points": 5.0,
-            "message": "没有问候",
-            "turn": agent_idx,
-            "evidence": self.transcript.turns[agent_idx].text[:40],
-            "span": None,
-            "source": {"kind": "rule", "id": "greet", "text": "先问候"},
-            "suggestion": {"text": "亲，您好～", "source": "rule:greet"},
-            "red_line": None,
-        }
+    @staticmethod
+    def _finding(transcript: Transcript, agent_idx: int) -> Finding:
+        return Finding(
+            Dimension.SERVICE,
+            "greeting",
+            5.0,
+            "没有问候",
+            turn=agent_idx,
+            evidence=transcript.turns[agent_idx].text[:40],
+            source=Source("rule", "greet", "先问候"),
+            suggestion=Suggestion("亲，您好～", "rule:greet"),
+        )
 
 
 class FakeKnowledge:
@@ -161,10 +159,6 @@ class FakeKnowledge:
                 score=1.0,
             )
         ]
-
-
-def fake_grade(transcript: Transcript, scenario: Scenario) -> FakeGrade:
-    return FakeGrade(transcript)
 
 
 def write_scenarios(tmp_path: Path) -> Path:
@@ -189,19 +183,23 @@ def web_settings(tmp_path: Path, scenario_dir: Path) -> Settings:
     )
 
 
+def fake_engine(
+    settings: Settings, knowledge: Any, customer_factory: Callable[[Scenario], Any] = FakeCustomer, **kw: Any
+) -> Engine:
+    """An engine of fakes: the customer, the grader and the knowledge search (``kw`` passes on to :class:`Engine`)."""
+    return Engine(settings, customers=customer_factory, grader=FakeGrader(), knowledge=knowledge, **kw)
+
+
 def make_app(settings: Settings, knowledge: Any, customer_factory: Callable[[Scenario], Any] = FakeCustomer) -> Any:
     """The app with fakes and four accounts (the second trainee's name carries an HTML payload)."""
     hasher = password_hasher(fast=True)
     application = create_app(
         settings,
-        customer_factory=customer_factory,
-        grade=fake_grade,
-        grader_version="fake-1",
-        retriever=knowledge,
+        engine=fake_engine(settings, knowledge, customer_factory),
         hasher=hasher,
         limiter=RateLimiter(burst=30, per_second=100),
     )
-    with application.state.services.db.write() as s:
+    with application.state.services.engine.store.write() as s:
         create_user(s, hasher, "xiaoman", "demo1234", role="trainee", display_name="小满")
         create_user(s, hasher, "ajie", "demo1234", role="trainee", display_name=f"阿杰{PAYLOAD}")
         create_user(s, hasher, "laowang", "demo1234", role="trainer", display_name="老王")
@@ -298,3 +296,21 @@ class FakeRetriever:
                 scored.append((overlap, p))
         scored.sort(key=lambda x: -x[0])
         return [p for _, p in scored[:k]]
+
+
+class Played:
+    """A session with its customer at hand, for tests that talk to one customer: ``start()`` and ``reply(text)``
+    pass the customer on; everything else is the session's."""
+
+    def __init__(self, session: Session, customer: Any):
+        self.session = session
+        self.customer = customer
+
+    def start(self) -> list[Turn]:
+        return self.session.start(self.customer)
+
+    def reply(self, text: str, **kw: Any) -> list[Turn]:
+        return self.session.reply(self.customer, text, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)

@@ -27,11 +27,10 @@ def reference_grades(*, use: bool = False) -> dict[str, Any]:
     from golden import grade_projection
 
     from simulator.acts import ActDetector
-    from simulator.customer.reference import play_reference
     from simulator.customer.scripted import ScriptedCustomer
     from simulator.grading.grader import Grader
     from simulator.scenario.loader import load_scenarios
-    from simulator.transcript import from_session
+    from simulator.session import play_reference
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(data_dir=Path(tmp))
@@ -54,7 +53,7 @@ def reference_grades(*, use: bool = False) -> dict[str, Any]:
             for side in ("good", "bad"):
                 ref = getattr(scenario.references, side)
                 session = play_reference(scenario, ref, ScriptedCustomer(scenario, detector))
-                transcript = from_session(session)
+                transcript = session.transcript()
                 grade = grader.grade(transcript, scenario, session.variables).to_dict()
                 out[f"{sid}/{side}"] = {
                     "outcome": transcript.outcome,

@@ -20,14 +20,6 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("simulator", "web")
 
-# Cycles that are being taken apart right now. This set may only shrink: the test fails when a listed cycle
-# is gone (remove it here) and when any cycle not listed here exists.
-KNOWN_CYCLES: set[frozenset[str]] = {
-    # Issue 9: the session keeps the customer's state, and the customer reads the session's turns; the lead is
-    # moving the customer's state to the customer (simulator/engine.py), which removes this cycle.
-    frozenset({"simulator.session", "simulator.customer.base"}),
-}
-
 
 @dataclass(frozen=True)
 class Edge:
@@ -182,18 +174,9 @@ def test_the_walk_sees_every_kind_of_import(graph: tuple[dict[str, Path], list[E
 
 def test_no_import_cycles(graph: tuple[dict[str, Path], list[Edge]]) -> None:
     modules, edges = graph
-    new = [c for c in cycles(modules, edges) if c not in KNOWN_CYCLES]
+    new = cycles(modules, edges)
     assert not new, "import cycles (split a module or move the shared part down):\n" + "\n".join(
         describe(c, modules, edges) for c in new
-    )
-
-
-def test_known_cycles_still_exist(graph: tuple[dict[str, Path], list[Edge]]) -> None:
-    """KNOWN_CYCLES can only shrink: a cycle that is gone must leave the list too."""
-    modules, edges = graph
-    gone = KNOWN_CYCLES - set(cycles(modules, edges))
-    assert not gone, "these cycles are gone, remove them from KNOWN_CYCLES in tests/test_architecture.py: " + str(
-        [sorted(c) for c in gone]
     )
 
 

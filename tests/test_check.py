@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from simulator.cli import app
-from simulator.cli.check import check_scenarios
+from simulator.cli.check import check_engine, check_scenarios
 from simulator.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -18,7 +18,7 @@ SCENARIO = REPO / "scenarios" / "qinghe" / "presale-size-hesitant-office.yaml"
 
 def test_good_passes_bad_fails_and_expected_findings_appear(tmp_path: Path) -> None:
     shutil.copy(SCENARIO, tmp_path / SCENARIO.name)
-    results, problems = check_scenarios(tmp_path, Settings())
+    results, problems = check_scenarios(check_engine(Settings()), tmp_path)
     assert problems == []
     by_side = {r.side: r for r in results}
     assert by_side["good"].ok and by_side["good"].passed is True
@@ -30,7 +30,7 @@ def test_check_reports_an_expected_finding_that_never_appears(tmp_path: Path) ->
         "expect_findings: [ask-measurements, size-m]", "expect_findings: [ask-measurements, size-m, fit-guarantee]"
     )
     (tmp_path / SCENARIO.name).write_text(text, encoding="utf-8")
-    results, _ = check_scenarios(tmp_path, Settings())
+    results, _ = check_scenarios(check_engine(Settings()), tmp_path)
     bad = next(r for r in results if r.side == "bad")
     assert not bad.ok and "fit-guarantee" in bad.problems[0]
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from fakes import Played
 
 from simulator.customer import LLMCustomer, ScriptedCustomer, make_customer
 from simulator.customer.llm import ReplyStream
@@ -13,8 +14,9 @@ from simulator.customer.prompt import SUFFIX_MARK, parse_control, system_prompt
 from simulator.llm import ChatMessage, FakeChatModel, LLMError
 from simulator.scenario import load_scenario
 from simulator.scenario.model import Outcome
-from simulator.session import Role, Session, TurnKind, TurnSource
+from simulator.session import Session
 from simulator.settings import Settings
+from simulator.turn import Speaker, TurnKind, TurnSource
 
 SCENARIO = load_scenario(Path(__file__).resolve().parent.parent / "scenarios/qinghe/presale-size-hesitant-office.yaml")
 ASK = "亲，您好～方便告诉我您的身高体重吗？"
@@ -26,13 +28,13 @@ def out(reply: str, mood: int = 0, outcome: str | None = None, stop: bool = Fals
 
 def session_with(*outputs: object) -> tuple[Session, FakeChatModel]:
     fake = FakeChatModel(outputs)  # type: ignore[arg-type]
-    s = Session.create(SCENARIO, seed=1).bind(LLMCustomer(SCENARIO, fake))
+    s = Played(Session.create(SCENARIO, seed=1), LLMCustomer(SCENARIO, fake))
     s.start()
     return s, fake
 
 
 def customer_turn(turns):
-    return next(t for t in turns if t.role is Role.CUSTOMER)
+    return next(t for t in turns if t.role is Speaker.CUSTOMER)
 
 
 def test_a_good_answer_is_used_with_mood_and_usage() -> None:
@@ -42,7 +44,7 @@ def test_a_good_answer_is_used_with_mood_and_usage() -> None:
     assert c.text == "我165，104斤左右😂" and c.source is TurnSource.LLM
     assert c.usage is not None and c.usage.calls == 1 and c.usage.prompt_tokens
     assert s.state.mood == 1 and set(s.state.revealed) >= {"height", "weight"}
-    assert c.beat_id == "gives-measurements", "the planned beat is recorded for the grader and trainers"
+    assert c.beat == "gives-measurements", "the planned beat is recorded for the grader and trainers"
     assert not [t for t in turns if t.kind is TurnKind.NOTICE]
 
 
@@ -102,8 +104,8 @@ def test_two_bad_answers_fall_back_to_the_script_with_a_notice() -> None:
     turns = s.reply(ASK)
     notice = [t for t in turns if t.kind is TurnKind.NOTICE]
     c = customer_turn(turns)
-    assert notice and notice[0].role is Role.SYSTEM and "剧本" in notice[0].text
-    assert c.source is TurnSource.LLM_FALLBACK and c.beat_id == "gives-measurements"
+    assert notice and notice[0].role is Speaker.SYSTEM and "剧本" in notice[0].text
+    assert c.source is TurnSource.LLM_FALLBACK and c.beat == "gives-measurements"
     assert c.text in SCENARIO.beat("gives-measurements").say or "104" in c.text
     assert s.state.llm_fallbacks == 1 and not s.ended
 

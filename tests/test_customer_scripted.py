@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from simulator.customer import ScriptedCustomer, play_reference, play_replies
+from simulator.customer import ScriptedCustomer
 from simulator.customer.scripted import pick
 from simulator.scenario import load_scenarios
 from simulator.scenario.model import Act, Mood, Outcome, Scenario
-from simulator.session import Role, TurnKind
+from simulator.session import play_reference, play_replies
+from simulator.turn import Speaker, TurnKind
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -61,7 +62,7 @@ def play(s: Scenario, replies: list[str], **kw: Any):
 
 
 def customer_lines(session) -> list[str]:
-    return [t.text for t in session.messages(Role.CUSTOMER)]
+    return [t.text for t in session.messages(Speaker.CUSTOMER)]
 
 
 def test_beat_reveals_fact_with_variables_then_outcome() -> None:
@@ -70,7 +71,7 @@ def test_beat_reveals_fact_with_variables_then_outcome() -> None:
     assert customer_lines(session)[1] == "2024001"
     assert session.state.revealed == ["order_id"]
     assert session.outcome is Outcome.RESOLVED and session.end_reason == "outcome"
-    assert session.turns[-1].beat_id == "resolved"
+    assert session.turns[-1].beat == "resolved"
 
 
 def test_after_orders_the_story() -> None:
@@ -78,7 +79,7 @@ def test_after_orders_the_story() -> None:
     session = play(s, ["我帮您催一下", "请问订单号？"])
     # 'resolved' needs 'gives-order' first: the first reply falls back.
     assert customer_lines(session)[1] == "所以呢？"
-    assert session.messages(Role.CUSTOMER)[-1].beat_id == "gives-order"
+    assert session.messages(Speaker.CUSTOMER)[-1].beat == "gives-order"
 
 
 def test_priority_then_once() -> None:
@@ -122,7 +123,7 @@ def test_slow_reply_reaction() -> None:
     s = make()
     fast = play(s, ["请问订单号？"], reply_seconds=10)
     slow = play(s, ["请问订单号？"], reply_seconds=s.end.slow_reply_seconds + 5)
-    assert Act.SLOW in slow.messages(Role.AGENT)[0].acts
+    assert Act.SLOW in slow.messages(Speaker.AGENT)[0].acts
     assert slow.state.patience == fast.state.patience - 1
     assert slow.state.mood == fast.state.mood - 1
 
@@ -132,9 +133,9 @@ def test_apology_soothes_only_while_upset() -> None:
         persona={"name": "王姐", "age_group": "35-49", "traits": ["急"], "speaking_style": "短", "mood": "angry"}
     )
     session = play(upset, ["非常抱歉让您久等了"])
-    assert session.messages(Role.CUSTOMER)[-1].mood is Mood.ANNOYED
+    assert session.messages(Speaker.CUSTOMER)[-1].mood is Mood.ANNOYED
     calm = play(make(), ["非常抱歉让您久等了"])
-    assert calm.messages(Role.CUSTOMER)[-1].mood is Mood.NEUTRAL
+    assert calm.messages(Speaker.CUSTOMER)[-1].mood is Mood.NEUTRAL
 
 
 def test_questions_for_known_facts_are_answered_without_a_beat() -> None:
@@ -148,7 +149,7 @@ def test_max_turns_ends_the_conversation() -> None:
     s = make(end={"max_turns": 2, "fallback": ["所以呢？"], "on_max_turns": "left"})
     session = play(s, ["请问订单号？", "请问手机号？", "还在吗"])
     assert session.outcome is Outcome.LEFT and session.end_reason == "max-turns"
-    assert len(session.messages(Role.AGENT)) == 2
+    assert len(session.messages(Speaker.AGENT)) == 2
 
 
 def test_running_out_of_replies_is_abandoned() -> None:
@@ -190,6 +191,6 @@ def test_references_reach_their_outcomes(scenario_id: str) -> None:
 def _story(session) -> str:
     lines = [f"outcome={session.outcome} ({session.end_reason})"]
     for t in session.turns:
-        extra = f" acts={[a.value for a in t.acts]}" if t.acts else f" beat={t.beat_id} patience={t.patience}"
+        extra = f" acts={[a.value for a in t.acts]}" if t.acts else f" beat={t.beat} patience={t.patience}"
         lines.append(f"  {t.role.value}: {t.text}{extra}")
     return "\n".join(lines)

@@ -13,7 +13,8 @@ from simulator.grading import Grader, load_lexicon
 from simulator.knowledge.passage import Passage
 from simulator.scenario.loader import load_scenario
 from simulator.settings import Settings
-from simulator.transcript import Transcript, Turn
+from simulator.transcript import Transcript
+from simulator.turn import Turn
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO = REPO / "scenarios" / "qinghe" / "presale-size-hesitant-office.yaml"

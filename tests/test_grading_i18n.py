@@ -15,13 +15,14 @@ import pytest
 from fakes import chat
 
 from simulator.acts import ActDetector
-from simulator.customer.reference import play_reference
 from simulator.customer.scripted import ScriptedCustomer
 from simulator.grading import Grade, Grader
 from simulator.grading.messages import CATALOGUE, EN, ZH, say
 from simulator.scenario.loader import load_scenario
+from simulator.session import play_reference
 from simulator.settings import Settings
-from simulator.transcript import Transcript, Turn, from_session
+from simulator.transcript import Transcript
+from simulator.turn import Turn
 
 REPO = Path(__file__).resolve().parent.parent
 NORTHWIND = sorted((REPO / "scenarios" / "northwind").glob("*.yaml"))
@@ -82,11 +83,11 @@ def test_english_scenario_findings_have_no_chinese(grader: Grader, path: Path) -
     detector = ActDetector()
     for ref in (scenario.references.bad, scenario.references.good):
         session = play_reference(scenario, ref, ScriptedCustomer(scenario, detector))
-        transcript = from_session(session)
+        transcript = session.transcript()
         for grade in (grader.grade(transcript, scenario, session.variables), grader.grade(transcript)):
             texts = said(grade)
             assert all(not CJK.search(t) for t in texts), [t for t in texts if CJK.search(t)]
-    bad = grader.grade(from_session(play_reference(scenario, scenario.references.bad, ScriptedCustomer(scenario))))
+    bad = grader.grade(play_reference(scenario, scenario.references.bad, ScriptedCustomer(scenario)).transcript())
     assert said(bad)  # the bad reference does get findings, so the assertion above checked something
 
 

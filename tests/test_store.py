@@ -5,27 +5,44 @@ Every test runs on SQLite (fast suite) and on a throwaway PostgreSQL server (``-
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fakes import FakeGrader, chat
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from simulator.customer.state import CustomerState
 from simulator.errors import NotFound
-from simulator.store import Database, SessionStatus, migrate, open_database
+from simulator.scenario.model import Outcome
+from simulator.session import Session, SessionStatus
+from simulator.store import Base, Database, migrate, open_database
+from simulator.store.assignments import assignments_for, create_assignment
 from simulator.store.database import current_revision
-from simulator.store.records import assignments_for, create_assignment, get_grade, save_grade
-from simulator.store.transcripts import (
-    NewTurn,
+from simulator.store.grades import get_grade, list_sessions, save_grade
+from simulator.store.sessions import (
     active_session,
-    append_turns,
     create_session,
-    finish_session,
-    list_sessions,
     list_turns,
+    load_session,
+    save_progress,
 )
 from simulator.store.users import AccountError, authenticate, create_user, password_hasher, set_password
+from simulator.turn import Speaker, Turn
+
+START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def _conversation(*turns: tuple[str, str, float], **fields: object) -> Session:
+    """A session on scenario "sc-1" with these (role, text, seconds) turns."""
+    session = Session(scenario_id="sc-1", seed=7, started_at=START, **fields)  # type: ignore[arg-type]
+    for role, said, at in turns:
+        session.turns.append(Turn(role=Speaker(role), text=said, at=at, seq=len(session.turns) + 1))
+    session.answered = len(session.turns)
+    return session
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
@@ -46,8 +63,6 @@ def test_migrations_match_models(db: Database) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from simulator.store.models import Base
-
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == [], f"models and migrations disagree — add an Alembic revision: {diff}"
@@ -62,7 +77,6 @@ def test_migrations_down_to_empty_and_up_again(db: Database) -> None:
     from sqlalchemy import inspect
 
     from simulator.store.database import MIGRATIONS_DIR
-    from simulator.store.models import Base
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -74,7 +88,7 @@ def test_migrations_down_to_empty_and_up_again(db: Database) -> None:
     migrate(db)  # from empty to head
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-    assert current_revision(db) == "0001"
+    assert current_revision(db) == "0002"
 
 
 def test_migrate_is_idempotent_and_configured(db: Database) -> None:
@@ -120,62 +134,60 @@ def _user(db: Database, hasher, name: str = "xiaoman") -> int:
         return create_user(s, hasher, name, "demo1234").id
 
 
-def test_turns_append_resume_and_are_append_only(db: Database, hasher) -> None:
+def test_a_conversation_is_stored_once_turn_by_turn_and_read_back(db: Database, hasher) -> None:
     uid = _user(db, hasher)
+    session = _conversation(("customer", "在吗", 0.0), state=CustomerState(mood=-1, patience=5))
     with db.write() as s:
-        row = create_session(s, user_id=uid, scenario_id="sc-1", scenario_digest="d" * 64, seed=7)
-        append_turns(s, row, [NewTurn("customer", "在吗")], state={"mood": 0})
-        sid = row.id
+        sid = create_session(s, session, user_id=uid).id
     with db.write() as s:
-        row = active_session(s, uid, "sc-1")
-        assert row is not None and row.id == sid and row.customer_state == {"mood": 0}
-        append_turns(s, row, [NewTurn("agent", "您好", response_ms=1200), NewTurn("customer", "好的")], state={"m": 1})
+        row, loaded = load_session(s, sid)  # type: ignore[misc]
+        assert active_session(s, uid, "sc-1").id == sid
+        assert row.customer_state == {**CustomerState(mood=-1, patience=5).model_dump(mode="json")}
+        assert loaded.state.mood == -1 and loaded.turns == session.turns and loaded.started_at == START
+        loaded.add_reply("您好", sent_at=datetime(2030, 1, 1, 9, 0, 12, tzinfo=UTC))
+        save_progress(s, row, loaded)
+        assert row.awaiting_answer
     with db.read() as s:
         turns = list_turns(s, sid)
-        assert [(t.seq, t.role, t.text) for t in turns] == [
-            (1, "customer", "在吗"),
-            (2, "agent", "您好"),
-            (3, "customer", "好的"),
-        ]
-        assert turns[1].response_ms == 1200
-        assert [t.seq for t in list_turns(s, sid, after_seq=2)] == [3]
+        assert [(t.seq, t.role, t.text) for t in turns] == [(1, "customer", "在吗"), (2, "agent", "您好")]
+        assert turns[1].response_ms == 12000
+        assert [t.seq for t in list_turns(s, sid, after_seq=1)] == [2]
+        _, again = load_session(s, sid)  # type: ignore[misc]
+        assert again.awaiting_answer and again.turns[1].response_seconds == 12.0 and again.turns[1].at == 12.0
     with pytest.raises(DBAPIError, match="append-only"), db.write() as s:
         s.execute(text("UPDATE turns SET text = 'edited' WHERE seq = 1"))
     with pytest.raises(DBAPIError, match="append-only"), db.write() as s:
         s.execute(text("DELETE FROM turns"))
-    # a stale writer that did not see seq 3 collides on (session_id, seq) instead of overwriting
+    # a stale writer that did not see seq 2 collides on (session_id, seq) instead of overwriting
     with pytest.raises(IntegrityError), db.write() as s:
-        row = active_session(s, uid, "sc-1")
-        row.last_seq = 2
-        append_turns(s, row, [NewTurn("agent", "dup")])
+        row, stale = load_session(s, sid)  # type: ignore[misc]
+        stale.turns.pop()
+        stale.answered = 1
+        row.last_seq = 1
+        stale.add_reply("dup")
+        save_progress(s, row, stale)
     with db.write() as s:
-        row = active_session(s, uid, "sc-1")
-        finish_session(s, row, status=SessionStatus.FINISHED, outcome="bought")
+        row, loaded = load_session(s, sid)  # type: ignore[misc]
+        loaded.end(reason="test", outcome=Outcome.BOUGHT)
+        save_progress(s, row, loaded)
     with db.read() as s:
         assert active_session(s, uid, "sc-1") is None
         ((only, grade),) = list_sessions(s, user_id=uid)
-        assert only.outcome == "bought" and grade is None and only.ended_at is not None
+        assert only.outcome == "bought" and only.status == SessionStatus.FINISHED.value and grade is None
+        assert only.ended_at is not None and only.end_reason == "test"
+        assert [t.kind for t in list_turns(s, sid)][-1] == "notice"
 
 
-def test_grades_keep_unscored_as_none(db: Database, hasher) -> None:
+def test_grades_are_stored_typed_and_keep_unscored_as_none(db: Database, hasher) -> None:
     uid = _user(db, hasher)
+    grade = FakeGrader().grade(chat("在吗", "嗯"))
     with db.write() as s:
-        row = create_session(s, user_id=uid, scenario_id="sc-1", scenario_digest="d", seed=1)
-        save_grade(
-            s,
-            row.id,
-            overall=80.0,
-            dimensions={"service": 90.0, "knowledge": None},
-            red_line=False,
-            findings=[{"dimension": "service", "criterion": "greet"}],
-            grader_version="t1",
-        )
-        sid = row.id
+        sid = create_session(s, _conversation(("customer", "在吗", 0.0)), user_id=uid).id
+        save_grade(s, sid, grade, grader_version="t1")
     with db.read() as s:
         g = get_grade(s, sid)
-        assert (
-            g.service == 90.0 and g.knowledge is None and g.technique is None and g.findings[0]["criterion"] == "greet"
-        )
+        assert g is not None and g.service == 60.0 and g.knowledge is None and g.overall == grade.overall
+        assert g.grade.to_dict() == grade.to_dict() and g.grade.findings()[0].criterion == "greeting"
 
 
 def test_assignments_sorted_by_due(db: Database, hasher) -> None:
@@ -198,27 +210,20 @@ def test_text_and_json_are_stored_alike_on_every_backend(db: Database, hasher) -
     """PostgreSQL cannot store NUL in text or JSON, nor NaN in JSONB: the store drops them on every backend, so
     what one backend accepts the other does too. JSON objects may come back with their keys reordered (JSONB)."""
     uid = _user(db, hasher)
+    session = _conversation(("agent", "在\x00吗", 0.0), variables={"z": "1", "a": "2"})
+    grade = FakeGrader().grade(chat("在吗", "a\x00b"))
+    grade.metrics["ratio"] = float("nan")
     with db.write() as s:
-        variables = {"z": 1, "a": 2}
-        row = create_session(s, user_id=uid, scenario_id="sc-1", scenario_digest="d", seed=1, variables=variables)
-        append_turns(s, row, [NewTurn("agent", "在\x00吗", meta={"note": "x\x00y", "ratio": float("nan")})])
-        save_grade(
-            s,
-            row.id,
-            overall=None,
-            dimensions={},
-            red_line=False,
-            findings=[{"evidence": "a\x00b", "points": float("inf")}],
-            grader_version="t",
-        )
+        sid = create_session(s, session, user_id=uid).id
+        save_grade(s, sid, grade, grader_version="t")
         create_assignment(s, trainer_id=uid, trainee_id=uid, scenario_id="sc-1", note="先练\x00这个")
-        sid = row.id
     with db.read() as s:
         (turn,) = list_turns(s, sid)
-        assert turn.text == "在吗" and turn.meta == {"note": "xy", "ratio": None}
-        assert get_grade(s, sid).findings == [{"evidence": "ab", "points": None}]
+        assert turn.text == "在吗"
+        stored = get_grade(s, sid).grade  # type: ignore[union-attr]
+        assert stored.findings()[0].evidence == "ab" and stored.metrics["ratio"] is None
         assert assignments_for(s, uid)[0].note == "先练这个"
-        assert active_session(s, uid, "sc-1").variables == {"a": 2, "z": 1}
+        assert active_session(s, uid, "sc-1").variables == {"a": "2", "z": "1"}
 
 
 def test_two_graders_at_once_replace_instead_of_failing(db: Database, hasher) -> None:
@@ -229,14 +234,16 @@ def test_two_graders_at_once_replace_instead_of_failing(db: Database, hasher) ->
 
     uid = _user(db, hasher)
     with db.write() as s:
-        sid = create_session(s, user_id=uid, scenario_id="sc-1", scenario_digest="d", seed=1).id
+        sid = create_session(s, _conversation(("customer", "在吗", 0.0)), user_id=uid).id
     first_saved = threading.Event()
     errors: list[BaseException] = []
 
     def grade(overall: float, hold: bool) -> None:
         try:
             with db.write() as s:
-                save_grade(s, sid, overall=overall, dimensions={}, red_line=False, findings=[], grader_version="t")
+                grade = FakeGrader().grade(chat("在吗", "您好"))
+                grade.pass_mark = overall  # a mark of which grade was saved
+                save_grade(s, sid, grade, grader_version="t")
                 if hold:  # keep the transaction open while the other grader starts
                     first_saved.set()
                     time.sleep(0.5)
@@ -252,5 +259,61 @@ def test_two_graders_at_once_replace_instead_of_failing(db: Database, hasher) ->
     second.join(30)
     assert errors == []
     with db.read() as s:
-        assert get_grade(s, sid).overall == 2.0
+        assert get_grade(s, sid).grade.pass_mark == 2.0  # type: ignore[union-attr]
         assert s.scalar(text("SELECT count(*) FROM grades")) == 1
+
+
+def test_migration_0002_keeps_conversations_stored_before_it(db: Database) -> None:
+    """A database written before 0002 (the whole engine session as JSON on the row) is converted in place: the
+    customer's state alone stays, answered turns and the end reason move to columns, the conversation loads."""
+    from alembic import command
+    from alembic.config import Config
+
+    from simulator.store.database import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    state = {"mood": -1, "patience": 4, "fired": {"b": 1}, "revealed": [], "turns": 1, "fallbacks": 0}
+    old = {"customer": "scripted", "end_reason": None, "state": state, "turns": [{"seq": 0}, {"seq": 1}, {"seq": 2}]}
+    with db.write() as s:
+        s.execute(
+            text(
+                "INSERT INTO users (id, username, display_name, role, password_hash, active, session_version,"
+                " created_at) VALUES (1, 'u', 'u', 'trainee', 'x', true, 1, '2030-01-01 09:00:00')"
+            )
+        )
+        s.execute(
+            text(
+                "INSERT INTO sessions (id, kind, user_id, scenario_id, scenario_digest, seed, variables, locale,"
+                " status, customer_state, last_seq, started_at, updated_at) VALUES ('s1', 'practice', 1, 'sc-1',"
+                " 'd', 1, '{}', 'zh-CN', 'active', :state, 4, '2030-01-01 09:00:00', '2030-01-01 09:00:00')"
+            ),
+            {"state": json.dumps(old)},
+        )
+        for seq, role, at in (
+            (1, "customer", "09:00:00"),
+            (2, "agent", "09:00:10"),
+            (3, "customer", "09:00:11"),
+            (4, "agent", "09:00:30"),
+        ):
+            s.execute(
+                text(
+                    "INSERT INTO turns (session_id, seq, role, kind, text, created_at, meta) VALUES ('s1', :seq, :role,"
+                    " 'message', 'x', :at, '{}')"
+                ),
+                {"seq": seq, "role": role, "at": f"2030-01-01 {at}"},
+            )
+        s.execute(
+            text(
+                "INSERT INTO grades (session_id, red_line, findings, detail, grader_version, created_at)"
+                " VALUES ('s1', false, '[]', '{}', 'v', '2030-01-01 09:01:00')"
+            )
+        )
+    migrate(db)
+    with db.read() as s:
+        row, session = load_session(s, "s1")  # type: ignore[misc]
+    assert row.customer_state == state and row.answered_seq == 3 and row.customer == "scripted"
+    assert session.state.mood == -1 and session.awaiting_answer and session.turns[-1].at == 30.0

@@ -5,16 +5,15 @@ from __future__ import annotations
 import re
 
 from fakes import (
-    FakeCustomer,
     bubbles,
     client_for,
-    fake_grade,
+    fake_engine,
     login,
     say,
     start,
 )
 
-from simulator.store.transcripts import list_turns
+from simulator.store.sessions import list_turns
 from web import create_app
 
 
@@ -45,11 +44,11 @@ def test_wrong_password(app) -> None:
 def test_catalogue_lists_usable_scenarios_with_assignment_first(app) -> None:
     from datetime import UTC, datetime
 
-    from simulator.store.records import create_assignment
+    from simulator.store.assignments import create_assignment
     from simulator.store.users import get_user_by_name
 
     svc = app.state.services
-    with svc.db.write() as s:
+    with svc.engine.store.write() as s:
         trainer = get_user_by_name(s, "laowang")
         trainee = get_user_by_name(s, "xiaoman")
         create_assignment(
@@ -91,7 +90,7 @@ def test_conversation_flow_fragments_and_report(app) -> None:
     # the same answer is not produced twice (the indicator may fire again after a reconnect)
     again = c.post(f"/chat/{sid}/customer", data={"after": 0}, headers={"HX-Request": "true", "X-CSRF-Token": token})
     assert again.status_code == 200
-    with app.state.services.db.read() as s:
+    with app.state.services.engine.store.read() as s:
         assert [t.role for t in list_turns(s, sid)] == ["customer", "agent", "customer"]
     say(c, token, sid, "建议您拍M码")
     _, last = say(c, token, sid, "签收后7天内可以换")
@@ -143,14 +142,12 @@ def test_resume_after_restart(app, settings, knowledge) -> None:
         f"/chat/{sid}/reply", data={"text": "请问身高多少？"}, headers={"HX-Request": "true", "X-CSRF-Token": token}
     )
     assert r.status_code == 200  # acknowledged; the customer's answer was never fetched ("crash")
-    app.state.services.db.dispose()
+    app.state.services.engine.store.dispose()
     from simulator.store.users import password_hasher
 
     restarted = create_app(
         settings,
-        customer_factory=FakeCustomer,
-        grade=fake_grade,
-        retriever=knowledge,
+        engine=fake_engine(settings, knowledge),
         hasher=password_hasher(fast=True),
     )
     c2, token2 = login(restarted, "xiaoman")
@@ -159,7 +156,7 @@ def test_resume_after_restart(app, settings, knowledge) -> None:
     assert bubbles(page)[-1] == "请问身高多少？" and 'id="typing"' in page  # pending reply, indicator shown
     answer = c2.post(f"/chat/{sid}/customer", data={"after": 4}, headers={"HX-Request": "true", "X-CSRF-Token": token2})
     assert bubbles(answer.text) == ["顾客第2次回复"]
-    restarted.state.services.db.dispose()
+    restarted.state.services.engine.store.dispose()
 
 
 def test_knowledge_panel(app, knowledge) -> None:
@@ -187,7 +184,7 @@ def test_trainer_pages(app) -> None:
     # assignments
     from simulator.store.users import get_user_by_name
 
-    with app.state.services.db.read() as s:
+    with app.state.services.engine.store.read() as s:
         ajie = get_user_by_name(s, "ajie").id
     r = c.post(
         "/trainer/assignments",
@@ -248,7 +245,7 @@ def test_real_engine_good_reference_buys(settings) -> None:
 
     hasher = password_hasher(fast=True)
     application = create_app(settings, hasher=hasher)
-    with application.state.services.db.write() as s:
+    with application.state.services.engine.store.write() as s:
         create_user(s, hasher, "xiaoman", "demo1234")
     c, token = login(application, "xiaoman")
     sid = start(c, token)
@@ -260,22 +257,20 @@ def test_real_engine_good_reference_buys(settings) -> None:
     assert "已下单" in html
     score = re.search(r'id="overall-score">(\d+)<', html)
     assert score and int(score.group(1)) >= 80
-    application.state.services.db.dispose()
+    application.state.services.engine.store.dispose()
 
 
 def test_warm_up_freezes_the_start_up_heap(settings, knowledge) -> None:
     import gc
 
-    from fakes import FakeCustomer, fake_grade
+    from fakes import fake_engine
     from fastapi.testclient import TestClient
 
-    application = create_app(
-        settings, customer_factory=FakeCustomer, grade=fake_grade, retriever=knowledge, warm_up=True
-    )
+    application = create_app(settings, engine=fake_engine(settings, knowledge), warm_up=True)
     try:
         with TestClient(application) as c:  # runs the lifespan
             assert c.get("/healthz").status_code == 200
             assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
-        application.state.services.db.dispose()
+        application.state.services.engine.store.dispose()

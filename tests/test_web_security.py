@@ -194,14 +194,14 @@ def test_oversized_and_empty_messages(app) -> None:
         assert r.status_code == 422 and "请先输入消息" in r.text
     r = c.post(f"/chat/{sid}/reply", data={"text": "x" * 70_000}, headers=hx(token))
     assert r.status_code == 413 and "64 KB" in r.text
-    from simulator.store.transcripts import list_turns
+    from simulator.store.sessions import list_turns
 
-    with app.state.services.db.read() as s:
+    with app.state.services.engine.store.read() as s:
         assert [t.role for t in list_turns(s, sid)] == ["customer"]  # nothing stored
 
 
 def test_message_flood_gets_a_clear_error(settings, knowledge) -> None:
-    from fakes import FakeCustomer, fake_grade
+    from fakes import fake_engine
 
     from simulator.store.users import create_user
     from web import create_app
@@ -210,13 +210,11 @@ def test_message_flood_gets_a_clear_error(settings, knowledge) -> None:
     hasher = password_hasher(fast=True)
     application = create_app(
         settings,
-        customer_factory=FakeCustomer,
-        grade=fake_grade,
-        retriever=knowledge,
+        engine=fake_engine(settings, knowledge),
         hasher=hasher,
         limiter=RateLimiter(burst=3, per_second=0.01),
     )
-    with application.state.services.db.write() as s:
+    with application.state.services.engine.store.write() as s:
         create_user(s, hasher, "xiaoman", "demo1234")
     c, token = login(application, "xiaoman")
     sid = start(c, token)
@@ -228,7 +226,7 @@ def test_message_flood_gets_a_clear_error(settings, knowledge) -> None:
             c.post(f"/chat/{sid}/customer", data={"after": 0}, headers=hx(token))
     assert codes[:2] == [200, 200] and codes[-1] == 429
     assert "发送太频繁" in r.text
-    application.state.services.db.dispose()
+    application.state.services.engine.store.dispose()
 
 
 def test_cookie_flags_and_security_headers(app) -> None:
@@ -269,7 +267,7 @@ def test_tampered_or_stale_cookie_is_logged_out(app) -> None:
     assert c.get("/").status_code == 303
     # a password reset logs the user out everywhere
     c2, _ = login(app, "xiaoman")
-    with app.state.services.db.write() as s:
+    with app.state.services.engine.store.write() as s:
         set_password(s, password_hasher(fast=True), "xiaoman", "newpass123")
     assert c2.get("/").status_code == 303
 

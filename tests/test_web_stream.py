@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 from simulator.customer.base import CustomerResponse, TurnContext
 from simulator.scenario.model import Scenario
 from simulator.settings import Settings
-from simulator.store.transcripts import list_turns
+from simulator.store.sessions import list_turns
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -78,7 +78,7 @@ class Gate:
 
 
 class Race(Gate):
-    """A gate that opens when a second request for the turn enters ``Practice.respond`` (where the conversation's
+    """A gate that opens when a second request for the turn enters ``Engine.respond`` (where the conversation's
     lock is taken) while the first one's customer is still answering: the race between the streamed and the plain
     request, made to happen every time. ``raced`` says it did; if it never does, the customer gives up after
     10 s and the stream ends in an error."""
@@ -89,8 +89,8 @@ class Race(Gate):
         self.raced = False
         self._count = threading.Lock()
 
-    def watch(self, practice: Any) -> None:
-        respond = practice.respond
+    def watch(self, engine: Any) -> None:
+        respond = engine.respond
 
         def counted(session_id: str, **kw: Any) -> bool:
             with self._count:
@@ -100,14 +100,14 @@ class Race(Gate):
                     self.open.set()
             return respond(session_id, **kw)
 
-        practice.respond = counted
+        engine.respond = counted
 
 
 @pytest.fixture
 def streaming_app(settings: Settings, knowledge: Any):
     application = make_app(settings, knowledge, StreamingCustomer)
     yield application
-    application.state.services.db.dispose()
+    application.state.services.engine.store.dispose()
 
 
 def events(body: str) -> list[tuple[str, dict[str, Any]]]:
@@ -142,7 +142,7 @@ def same_fragment(html: str) -> str:
 
 
 def roles(application: Any, sid: str) -> list[str]:
-    with application.state.services.db.read() as s:
+    with application.state.services.engine.store.read() as s:
         return [t.role for t in list_turns(s, sid)]
 
 
@@ -201,12 +201,12 @@ def test_a_fallback_turn_replaces_the_provisional_text(settings, knowledge) -> N
     assert [name for name, _ in got][-1] == "turn" and len(model.calls) == 2
     final = got[-1][1]["html"]
     assert "胸围86cm" not in final and "AI 顾客的回复不符合设定" in final  # the fallback notice
-    with application.state.services.db.read() as s:
+    with application.state.services.engine.store.read() as s:
         committed = [t for t in list_turns(s, sid) if t.seq > after]
     assert [t.kind for t in committed] == ["notice", "message"]
     assert committed[1].meta["source"] == "llm-fallback" and committed[1].text in final
     assert "胸围86cm" not in c.get(f"/chat/{sid}").text  # a reload shows the committed turn too
-    application.state.services.db.dispose()
+    application.state.services.engine.store.dispose()
 
 
 def test_a_second_request_does_not_produce_a_second_turn(streaming_app) -> None:
@@ -229,7 +229,7 @@ def test_stream_and_fallback_at_once_answer_once(settings, knowledge) -> None:
     """
     race = Race()
     application = make_app(settings, knowledge, race)
-    race.watch(application.state.services.practice)
+    race.watch(application.state.services.engine)
     c, token = login(application, "xiaoman")
     sid = start(c, token)
     after = send(c, token, sid, "您好")
@@ -245,14 +245,14 @@ def test_stream_and_fallback_at_once_answer_once(settings, knowledge) -> None:
     plain.join(15)
     assert race.raced and race.inside == 2  # both requests were inside respond while the customer answered
     assert race.calls == 1  # the customer answered once …
-    with application.state.services.db.read() as s:
+    with application.state.services.engine.store.read() as s:
         answers = [t for t in list_turns(s, sid) if t.seq > after]
     assert [(t.role, t.text) for t in answers] == [("customer", "顾客第1次回复")]  # … and one answer was stored
     assert roles(application, sid) == ["customer", "agent", "customer"]
     got = events(results["stream"].text)
     assert got[0] == ("delta", {"text": "顾客"}) and bubbles(got[-1][1]["html"]) == ["顾客第1次回复"]
     assert bubbles(results["plain"].text) == ["顾客第1次回复"]  # both requests show it
-    application.state.services.db.dispose()
+    application.state.services.engine.store.dispose()
 
 
 def test_a_client_that_disconnects_mid_stream_loses_nothing(settings, knowledge) -> None:
@@ -319,7 +319,7 @@ def test_a_client_that_disconnects_mid_stream_loses_nothing(settings, knowledge)
     assert bubbles(page)[-1] == "顾客第1次回复" and 'id="typing"' not in page  # the reload shows the turn
     again = events(stream(c, token, sid, after).text)  # the indicator asked again after reconnecting
     assert [name for name, _ in again] == ["turn"] and gate.calls == 1
-    application.state.services.db.dispose()
+    application.state.services.engine.store.dispose()
 
 
 def test_hostile_customer_text_is_escaped_in_deltas_and_turn(settings, knowledge) -> None:
@@ -337,7 +337,7 @@ def test_hostile_customer_text_is_escaped_in_deltas_and_turn(settings, knowledge
     html = got[-1][1]["html"]
     assert PAYLOAD not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "买家&lt;script&gt;" in html
-    application.state.services.db.dispose()
+    application.state.services.engine.store.dispose()
 
 
 def test_page_script_inserts_customer_text_only_as_text() -> None:
@@ -384,4 +384,4 @@ def test_a_failing_turn_reports_an_error_and_stays_pending(settings, knowledge) 
     # the page then falls back to the plain request, which answers
     plain = c.post(f"/chat/{sid}/customer", data={"after": after}, headers=hx(token))
     assert bubbles(plain.text) == ["顾客第1次回复"]
-    application.state.services.db.dispose()
+    application.state.services.engine.store.dispose()

@@ -1,7 +1,8 @@
-"""The FastAPI app factory: ``create_app(settings, ...)`` wires settings, database, catalogue and engine.
+"""The FastAPI app factory: ``create_app(settings, ...)`` wires the settings and the engine into the routes.
 
 Everything the app uses is passed in or built from ``settings`` here — no module-level state — so tests create
-an app per test with fakes (customer, grader, knowledge search, fast password hashing) and a temp data dir.
+an app per test with an engine of fakes (customer, grader, knowledge search), fast password hashing and a temp
+data dir.
 Nothing imports this module back: routes get what they need from :mod:`web.services`, :mod:`web.auth`,
 :mod:`web.views` and :mod:`web.errors` (docs/web.md has the map).
 """
@@ -9,9 +10,8 @@ Nothing imports this module back: routes get what they need from :mod:`web.servi
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from pathlib import Path
 
 import anyio.to_thread
@@ -19,20 +19,17 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from pwdlib import PasswordHash
 
-from simulator.knowledge.passage import Retriever
+from simulator.engine import Engine
 from simulator.settings import Settings
-from simulator.store import Database, open_database
 from simulator.store.users import password_hasher
 from web import i18n
 from web.auth import csrf_protect
-from web.catalogue import Catalogue
 from web.errors import install_error_handlers
 from web.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, LocaleMiddleware
-from web.practice import CustomerFactory, GradeFunction, Practice
 from web.ratelimit import RateLimiter
 from web.routes import accounts, chat, pages, trainer
 from web.security import SecurityHeadersMiddleware, SessionCookieMiddleware, load_secret
-from web.services import Services, lazy_retriever
+from web.services import Services
 from web.views import build_templates
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -41,64 +38,34 @@ WEB_DIR = Path(__file__).resolve().parent
 def create_app(
     settings: Settings,
     *,
-    db: Database | None = None,
-    customer_factory: CustomerFactory | None = None,
-    grade: GradeFunction | None = None,
-    grader_version: str | None = None,
-    retriever: Retriever | Callable[[], Retriever | None] | None = None,
+    engine: Engine | None = None,
     hasher: PasswordHash | None = None,
     limiter: RateLimiter | None = None,
     force_secure_cookies: bool = False,
-    clock: Callable[[], datetime] | None = None,
     warm_up: bool = False,
 ) -> FastAPI:
     """Build the web app.
 
     Args:
         settings: Data dir, scenario and knowledge folders, database URL, message limit, default language.
-        db: An open database (default: open and migrate ``settings.sqlalchemy_url``).
-        customer_factory: Builds the simulated customer for a scenario (default: the engine's offline one).
-        grade: Grades a finished transcript (default: the engine's offline grader).
-        grader_version: Stored with every grade.
-        retriever: Knowledge search for the side panel, or a function returning it when first needed.
+        engine: The engine (default: built from ``settings``); tests pass one with fakes.
         hasher: Password hasher (tests pass a fast one).
         limiter: Per-user rate limiter for messages and searches.
         force_secure_cookies: Mark cookies ``Secure`` even on plain HTTP (behind a TLS proxy that does not
             forward the scheme).
-        clock: Returns now in UTC (tests).
         warm_up: Before serving, load the embedder, act detector, knowledge index and grader and take the
             start-up heap out of the garbage collector's sight (what ``simulator serve`` does).
     """
     settings.ensure_data_dir()
-    database = db or open_database(settings.sqlalchemy_url, create_dir=settings.data_dir)
-    catalogue = Catalogue(settings)
-    engine = None
-    if customer_factory is None or grade is None:
-        from web.engine import OfflineEngine
-
-        engine = OfflineEngine(settings)
-        customer_factory = customer_factory or engine.customer
-        grade = grade or engine.grade
-        grader_version = grader_version or engine.version()
-        if retriever is None:
-            retriever = engine.knowledge.get
-    practice = Practice(
-        database,
-        catalogue,
-        customer_factory,
-        grade,
-        grader_version=grader_version or "unknown",
-        max_chars=settings.max_message_chars,
-        clock=clock,
-    )
+    engine = engine or Engine(settings)
+    engine.store  # noqa: B018 — open and migrate the database now: a broken URL fails at start, not on a page
     catalogues = i18n.Catalogues()
     templates = build_templates(catalogues, max_message_chars=settings.max_message_chars)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if warm_up and engine is not None:
-            await anyio.to_thread.run_sync(engine.warm_up)
         if warm_up:
+            await anyio.to_thread.run_sync(engine.warm_up)
             # Everything loaded so far (jieba's dictionary, the index, templates) lives as long as the process:
             # without this, each full collection walked it again and stopped every thread for ~150-220 ms
             # (8 such pauses in 30 s with 100 simulated trainees, bench/web_load.py).
@@ -115,11 +82,8 @@ def create_app(
     )
     app.state.services = Services(
         settings=settings,
-        db=database,
-        catalogue=catalogue,
+        engine=engine,
         hasher=hasher or password_hasher(),
-        practice=practice,
-        retriever=lazy_retriever(retriever),
         limiter=limiter or RateLimiter(),
         templates=templates,
         catalogues=catalogues,

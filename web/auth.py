@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from fastapi import Depends, Request
 
-from simulator.store.models import Role
-from simulator.store.users import get_user
+from simulator.store.users import UserRole, get_user
 from web.security import CSRF_FIELD, CSRF_HEADER, CookieSession, same_token
 from web.services import services
 
@@ -39,17 +38,17 @@ class Viewer:
     id: int
     username: str
     display_name: str
-    role: Role
+    role: UserRole
     locale: str | None
 
-    def at_least(self, role: Role) -> bool:
+    def at_least(self, role: UserRole) -> bool:
         """True when the viewer's role includes ``role``."""
         return self.role.rank >= role.rank
 
     @property
     def is_trainer(self) -> bool:
         """Trainer or admin."""
-        return self.at_least(Role.TRAINER)
+        return self.at_least(UserRole.TRAINER)
 
 
 def cookie(request: Request) -> CookieSession:
@@ -66,15 +65,15 @@ def optional_viewer(request: Request) -> Viewer | None:
     viewer: Viewer | None = None
     uid = sess.get("u")
     if isinstance(uid, int):
-        with services(request).db.read() as s:
+        with services(request).engine.store.read() as s:
             user = get_user(s, uid)
             if user is not None and user.active and user.session_version == sess.get("v"):
-                viewer = Viewer(user.id, user.username, user.display_name, Role(user.role), user.locale)
+                viewer = Viewer(user.id, user.username, user.display_name, UserRole(user.role), user.locale)
     request.scope["sim_viewer"] = viewer
     return viewer
 
 
-def _require(role: Role):
+def _require(role: UserRole):
     def dependency(request: Request) -> Viewer:
         viewer = optional_viewer(request)
         if viewer is None:
@@ -87,9 +86,9 @@ def _require(role: Role):
     return dependency
 
 
-require_trainee = _require(Role.TRAINEE)
-require_trainer = _require(Role.TRAINER)
-require_admin = _require(Role.ADMIN)
+require_trainee = _require(UserRole.TRAINEE)
+require_trainer = _require(UserRole.TRAINER)
+require_admin = _require(UserRole.ADMIN)
 
 TraineeDep = Depends(require_trainee)
 TrainerDep = Depends(require_trainer)

@@ -1,14 +1,35 @@
-"""The report card's content, computed from the stored session, turns and grade (no grading logic here)."""
+"""The report card's view model, built from the stored session and its typed grade (no grading logic here).
+
+The grader read ``session.transcript()``, whose turns are ``session.messages()`` in order; a finding's ``turn``
+is an index into that list, so each finding is placed on its turn by the same list, never by re-counting.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from statistics import mean
 from typing import Any
 
-from simulator.store.models import Grade, PracticeSession, Turn, TurnKind, TurnRole
+from simulator.grading.result import DIMENSIONS, Finding, Grade, QuestionEvidence
+from simulator.session import Session
+from simulator.store.grades import GradeRecord
+from simulator.store.sessions import SessionRecord
+from simulator.turn import Speaker, Turn
 
-DIMENSIONS = ("service", "technique", "knowledge", "process")
+DIMENSION_NAMES = tuple(d.value for d in DIMENSIONS)
+
+
+@dataclass
+class ShownFinding:
+    """A finding with the title of the criterion it belongs to."""
+
+    finding: Finding
+    title: str
+
+    def __getattr__(self, name: str) -> Any:
+        # Templates read the finding's fields (message, evidence, suggestion …) directly.
+        return getattr(self.finding, name)
 
 
 @dataclass
@@ -16,20 +37,20 @@ class AnnotatedTurn:
     """A turn as the report shows it, with the findings about it."""
 
     turn: Turn
-    index: int | None  # index in the grader's transcript (chat messages only)
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    questions: list[dict[str, Any]] = field(default_factory=list)
+    at: datetime
+    findings: list[ShownFinding] = field(default_factory=list)
+    questions: list[QuestionEvidence] = field(default_factory=list)
 
 
 @dataclass
 class ReportCard:
     """Everything the report page shows."""
 
-    row: PracticeSession
+    session: Session
     grade: Grade | None
     turns: list[AnnotatedTurn]
-    general_findings: list[dict[str, Any]]
-    red_lines: list[dict[str, Any]]
+    general_findings: list[ShownFinding]
+    red_lines: list[ShownFinding]
     scores: dict[str, float | None]
     overall: float | None
     passed: bool | None
@@ -43,59 +64,57 @@ class ReportCard:
     customer_messages: int
 
 
-def build_report(
-    row: PracticeSession, turns: list[Turn], grade: Grade | None, *, target_reply_seconds: float | None
-) -> ReportCard:
+def build_report(session: Session, grade: Grade | None, *, target_reply_seconds: float | None) -> ReportCard:
     """Assemble the report card of one session."""
-    detail: dict[str, Any] = grade.detail if grade is not None else {}
-    findings = list(grade.findings) if grade is not None else []
-    questions = detail.get("questions") or []
-    annotated: list[AnnotatedTurn] = []
-    index = 0
-    for t in turns:
-        is_message = t.kind == TurnKind.MESSAGE.value and t.role in (TurnRole.AGENT.value, TurnRole.CUSTOMER.value)
-        annotated.append(AnnotatedTurn(t, index if is_message else None))
-        if is_message:
-            index += 1
-    by_index = {a.index: a for a in annotated if a.index is not None}
-    general: list[dict[str, Any]] = []
-    red_lines: list[dict[str, Any]] = []
-    for f in findings:
-        if f.get("red_line"):
-            red_lines.append(f)
-        turn = f.get("turn")
-        target = by_index.get(turn) if isinstance(turn, int) else None
-        if target is not None:
-            if f not in target.findings:
-                target.findings.append(f)
-        elif not f.get("red_line"):
-            general.append(f)
-    for q in questions:
-        turn = q.get("turn")
-        target = by_index.get(turn) if isinstance(turn, int) else None
-        if target is not None and q.get("passage_text"):
-            target.questions.append(q)
+    messages = session.messages()
+    annotated = [AnnotatedTurn(t, session.time_of(t)) for t in session.turns]
+    by_seq = {a.turn.seq: a for a in annotated}
 
-    agent = [t for t in turns if t.role == TurnRole.AGENT.value and t.kind == TurnKind.MESSAGE.value]
-    customer = [t for t in turns if t.role == TurnRole.CUSTOMER.value and t.kind == TurnKind.MESSAGE.value]
-    times = [t.response_ms for t in agent if t.response_ms is not None]
-    scores: dict[str, float | None] = {d: None for d in DIMENSIONS}
+    def place(index: int | None) -> AnnotatedTurn | None:
+        return by_seq.get(messages[index].seq) if index is not None and 0 <= index < len(messages) else None
+
+    general: list[ShownFinding] = []
+    red_lines: list[ShownFinding] = []
     if grade is not None:
-        scores = {d: getattr(grade, d) for d in DIMENSIONS}
-    metrics = detail.get("metrics") or {}
-    ratio = metrics.get("reply_ratio")
+        titles = {c.id: c.title for d in grade.dimensions.values() for c in d.criteria}
+        for f in grade.findings():
+            shown = ShownFinding(f, titles.get(f.criterion, ""))
+            target = place(f.turn)
+            if target is not None:
+                target.findings.append(shown)
+            else:
+                general.append(shown)
+        for f in grade.red_lines:
+            shown = ShownFinding(f, f.red_line or f.criterion)
+            red_lines.append(shown)
+            target = place(f.turn)
+            if target is not None and all(x.finding != f for x in target.findings):
+                target.findings.append(shown)
+        for q in grade.questions:
+            target = place(q.turn)
+            if target is not None and q.passage_text:
+                target.questions.append(q)
+
+    agent = [t for t in messages if t.role is Speaker.AGENT]
+    customer = [t for t in messages if t.role is Speaker.CUSTOMER]
+    times = [t.response_seconds * 1000 for t in agent if t.response_seconds is not None]
+    scores: dict[str, float | None] = {d: None for d in DIMENSION_NAMES}
+    ratio = None
+    if grade is not None:
+        scores = {d.value: s.score for d, s in grade.dimensions.items()}
+        ratio = grade.metrics.get("reply_ratio")
     if ratio is None and customer:
         ratio = round(len(agent) / len(customer), 2)
     return ReportCard(
-        row=row,
+        session=session,
         grade=grade,
         turns=annotated,
         general_findings=general,
         red_lines=red_lines,
         scores=scores,
         overall=grade.overall if grade is not None else None,
-        passed=detail.get("passed"),
-        pass_mark=detail.get("pass_mark"),
+        passed=grade.passed if grade is not None else None,
+        pass_mark=grade.pass_mark if grade is not None else None,
         avg_response_ms=round(mean(times)) if times else None,
         first_response_ms=times[0] if times else None,
         slowest_response_ms=max(times) if times else None,
@@ -109,13 +128,13 @@ def build_report(
 def radar_data(card: ReportCard, labels: dict[str, str]) -> dict[str, Any]:
     """The ECharts radar option's data (the page's script builds the chart from it)."""
     return {
-        "indicators": [{"name": labels[d], "max": 100} for d in DIMENSIONS],
-        "values": [card.scores[d] if card.scores[d] is not None else 0 for d in DIMENSIONS],
-        "unscored": [d for d in DIMENSIONS if card.scores[d] is None],
+        "indicators": [{"name": labels[d], "max": 100} for d in DIMENSION_NAMES],
+        "values": [card.scores[d] if card.scores[d] is not None else 0 for d in DIMENSION_NAMES],
+        "unscored": [d for d in DIMENSION_NAMES if card.scores[d] is None],
     }
 
 
-def progress_data(attempts: list[tuple[PracticeSession, Grade | None]]) -> dict[str, Any]:
+def progress_data(attempts: list[tuple[SessionRecord, GradeRecord | None]]) -> dict[str, Any]:
     """Overall score per graded attempt, oldest first (the history line chart)."""
     graded = [(r, g) for r, g in reversed(attempts) if g is not None and g.overall is not None]
     return {

@@ -6,19 +6,16 @@ Routes import from here, never from :mod:`web.app`, so the app factory can impor
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from pwdlib import PasswordHash
 
-from simulator.knowledge.passage import Retriever
+from simulator.engine import Engine
 from simulator.settings import Settings
-from simulator.store import Database
-from web.catalogue import Catalogue
 from web.i18n import Catalogues
-from web.practice import Practice
 from web.ratelimit import RateLimiter
 
 
@@ -27,33 +24,19 @@ class Services:
     """Everything a route needs, created once per app."""
 
     settings: Settings
-    db: Database
-    catalogue: Catalogue
+    engine: Engine
     hasher: PasswordHash
-    practice: Practice
-    retriever: Callable[[], Retriever | None]
     limiter: RateLimiter
     templates: Jinja2Templates
     catalogues: Catalogues
+    # Streamed customer turns run here rather than in the request's task: a browser that disconnects cancels
+    # the request, but the thread carries the turn on to its commit (and interpreter exit waits for it). Turns
+    # mostly wait on the model endpoint, so many may run at once.
+    answering: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=32, thread_name_prefix="customer")
+    )
 
 
 def services(request: Request) -> Services:
-    """The app's services (database, catalogue, engine …)."""
+    """The app's services (settings, the engine, templates …)."""
     return request.app.state.services
-
-
-def lazy_retriever(retriever: Retriever | Callable[[], Retriever | None] | None) -> Callable[[], Retriever | None]:
-    """The knowledge search as a function that builds it on first use (loading the index takes seconds)."""
-    if retriever is None:
-        return lambda: None
-    if hasattr(retriever, "search"):
-        fixed = retriever
-        return lambda: fixed
-    cache: dict[str, Retriever | None] = {}
-
-    def get() -> Retriever | None:
-        if "r" not in cache:
-            cache["r"] = retriever()
-        return cache["r"]
-
-    return get

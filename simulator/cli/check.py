@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
+from simulator.engine import Engine
+from simulator.session import play_reference
 from simulator.settings import Settings
 
 
@@ -48,30 +50,16 @@ class CheckResult:
         }
 
 
-def check_scenarios(
-    scenarios_dir: Path,
-    settings: Settings,
-    *,
-    pass_mark: float | None = None,
-    retriever: Any = None,
-    embedder: Any = None,
-) -> tuple[list[CheckResult], list[str]]:
-    """Play and grade both references of every scenario under ``scenarios_dir``.
+def check_scenarios(engine: Engine, scenarios_dir: Path | None = None) -> tuple[list[CheckResult], list[str]]:
+    """Play and grade both references of every scenario under ``scenarios_dir`` (default: the engine's).
 
     Returns:
         The results, and load problems (files that did not validate or lack references).
     """
-    from simulator.acts import ActDetector
-    from simulator.customer.reference import play_reference
-    from simulator.customer.scripted import ScriptedCustomer
-    from simulator.grading.grader import Grader
     from simulator.scenario.loader import load_scenarios
-    from simulator.transcript import from_session
 
-    loaded = load_scenarios([scenarios_dir], require_references=True)
+    loaded = load_scenarios([scenarios_dir or engine.settings.scenarios_dir], require_references=True)
     load_problems = [p.format() for p in loaded.problems if p.severity == "error"]
-    detector = ActDetector(embedder)
-    grader = Grader(settings, retriever=retriever, embedder=embedder, detector=detector, pass_mark=pass_mark)
     results: list[CheckResult] = []
     for sid, item in sorted(loaded.scenarios.items()):
         scenario = item.scenario
@@ -79,9 +67,9 @@ def check_scenarios(
             continue
         for side in ("good", "bad"):
             ref = getattr(scenario.references, side)
-            session = play_reference(scenario, ref, ScriptedCustomer(scenario, detector))
-            transcript = from_session(session)
-            grade = grader.grade(transcript, scenario, session.variables)
+            session = play_reference(scenario, ref, engine.customer(scenario))
+            transcript = session.transcript()
+            grade = engine.grade(transcript, scenario, session.variables)
             lost = sorted(grade.lost_ids())
             r = CheckResult(sid, side, transcript.outcome, grade.overall, grade.passed, lost)
             if transcript.outcome not in [o.value for o in ref.expect_outcome]:
@@ -101,6 +89,14 @@ def check_scenarios(
     return results, load_problems
 
 
+def check_engine(settings: Settings, *, use_kb: bool = False, pass_mark: float | None = None) -> Engine:
+    """The engine ``check`` plays references with: the scripted customer always; keywords only, unless ``use_kb``
+    adds the embedder and the built knowledge base."""
+    from simulator.cli.grade import grading_engine
+
+    return grading_engine(settings, use_kb=use_kb, pass_mark=pass_mark, scripted=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add the command to the CLI."""
 
@@ -112,17 +108,8 @@ def register(app: typer.Typer) -> None:
         pass_mark: Annotated[float | None, typer.Option(help="Pass mark (default: SIM_PASS_MARK, 80).")] = None,
     ) -> None:
         """Play every scenario's good and bad reference through the scripted customer and the grader."""
-        settings = Settings()
-        retriever = embedder = None
-        if kb:
-            from simulator.cli.grade import open_knowledge
-
-            retriever, embedder, notice = open_knowledge(settings, True)
-            if notice:
-                typer.secho(f"note: {notice}", err=True, fg=typer.colors.YELLOW)
-        results, load_problems = check_scenarios(
-            scenarios or settings.scenarios_dir, settings, pass_mark=pass_mark, retriever=retriever, embedder=embedder
-        )
+        engine = check_engine(Settings(), use_kb=kb, pass_mark=pass_mark)
+        results, load_problems = check_scenarios(engine, scenarios)
         failed = [r for r in results if not r.ok]
         if as_json:
             out = {

@@ -9,38 +9,39 @@ from typing import Annotated
 
 import typer
 
+from simulator.engine import Engine
 from simulator.errors import Problem, SimulatorError
+from simulator.knowledge.lazy import LazyKnowledge
+from simulator.scenario.model import Scenario
 from simulator.settings import Settings
 
 
-def open_knowledge(settings: Settings, use_kb: bool) -> tuple[object | None, object | None, str]:
-    """(retriever, embedder, notice): the built knowledge base and its embedder, or (None, None, why)."""
-    if not use_kb:
-        return None, None, "knowledge base not used (--no-kb)"
-    from simulator.knowledge.base import KnowledgeBase
+def grading_engine(
+    settings: Settings, *, use_kb: bool, judge: bool = False, pass_mark: float | None = None, scripted: bool = False
+) -> Engine:
+    """The engine ``grade`` and ``check`` use: the knowledge base when asked for and built (a note on stderr
+    otherwise), the LLM judge when asked for, the pass mark given; ``scripted`` ignores a configured LLM
+    customer."""
+    if scripted:
+        settings = settings.model_copy(update={"llm_base_url": None})
+    llm_judge = None
+    if judge:
+        if not settings.llm_base_url:
+            raise SimulatorError("--judge needs an LLM endpoint: set SIM_LLM_BASE_URL (and SIM_LLM_MODEL)")
+        from simulator.grading.judge import LLMJudge
+        from simulator.llm.openai_compatible import OpenAIChatModel
 
-    try:
-        kb = KnowledgeBase.open(settings)
-        kb.load()
-    except SimulatorError as exc:
-        return None, None, f"knowledge base not available ({exc}); knowledge is checked against the scenario only"
-    return kb, kb.embedder, ""
-
-
-def resolve_scenario(name: str | None, settings: Settings, cache: dict[str, object]) -> object | None:
-    """A scenario from an id (searched in the scenarios folder) or a YAML path; None for None."""
-    if not name:
-        return None
-    if name in cache:
-        return cache[name]
-    from simulator.scenario.loader import find_scenario, load_scenario
-
-    if name.endswith((".yaml", ".yml")) or Path(name).is_file():
-        scenario = load_scenario(name)
-    else:
-        scenario = find_scenario(name, [settings.scenarios_dir]).scenario
-    cache[name] = scenario
-    return scenario
+        llm_judge = LLMJudge(OpenAIChatModel.from_settings(settings), samples=settings.judge_samples)
+    engine = Engine(settings, knowledge_index=use_kb, embeddings=use_kb, judge=llm_judge, pass_mark=pass_mark)
+    if use_kb and engine.knowledge_base() is None:
+        why = engine.knowledge.failure if isinstance(engine.knowledge, LazyKnowledge) else None
+        typer.secho(
+            f"note: knowledge base not available ({why}); knowledge is checked against the scenario only",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
+        engine = Engine(settings, knowledge_index=False, embeddings=False, judge=llm_judge, pass_mark=pass_mark)
+    return engine
 
 
 def register(app: typer.Typer) -> None:
@@ -59,39 +60,27 @@ def register(app: typer.Typer) -> None:
         pass_mark: Annotated[float | None, typer.Option(help="Pass mark (default: SIM_PASS_MARK, 80).")] = None,
     ) -> None:
         """Grade one or many transcripts in one process; prints overall and per-dimension scores with findings."""
-        from simulator.grading.grader import Grader
         from simulator.grading.report import render
         from simulator.transcript import read_transcripts
 
-        settings = Settings()
-        retriever, embedder, notice = open_knowledge(settings, kb)
-        if notice:
-            typer.secho(f"note: {notice}", err=True, fg=typer.colors.YELLOW)
-        llm_judge = None
-        if judge:
-            if not settings.llm_base_url:
-                raise SimulatorError("--judge needs an LLM endpoint: set SIM_LLM_BASE_URL (and SIM_LLM_MODEL)")
-            from simulator.grading.judge import LLMJudge
-            from simulator.llm.openai_compatible import OpenAIChatModel
+        engine = grading_engine(Settings(), use_kb=kb, judge=judge, pass_mark=pass_mark)
+        scenarios: dict[str, Scenario] = {}
 
-            llm_judge = LLMJudge(OpenAIChatModel.from_settings(settings), samples=settings.judge_samples)
-        grader = Grader(
-            settings,
-            retriever=retriever,  # type: ignore[arg-type]
-            embedder=embedder,  # type: ignore[arg-type]
-            judge=llm_judge,
-            pass_mark=pass_mark,
-        )
-        cache: dict[str, object] = {}
-        fixed = resolve_scenario(scenario, settings, cache)
+        def scenario_of(ref: str | None) -> Scenario | None:
+            if not ref:
+                return None
+            if ref not in scenarios:
+                scenarios[ref] = engine.scenarios.resolve(ref).scenario
+            return scenarios[ref]
+
+        fixed = scenario_of(scenario)
         problems: list[Problem] = []
         graded = 0
         for path in paths:
             transcripts, file_problems = read_transcripts(path)
             problems += file_problems
             for t in transcripts:
-                scen = fixed if fixed is not None else resolve_scenario(t.scenario, settings, cache)
-                result = grader.grade(t, scen)  # type: ignore[arg-type]
+                result = engine.grade(t, fixed or scenario_of(t.scenario))
                 graded += 1
                 if as_json:
                     sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")

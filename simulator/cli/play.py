@@ -11,28 +11,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
-from simulator.customer import make_customer, play_replies
-from simulator.embedding.factory import make_embedder
+from simulator.customer.base import Customer
+from simulator.engine import Engine
 from simulator.errors import NotFound, SimulatorError
-from simulator.scenario import load_scenario
-from simulator.scenario.loader import find_scenario
 from simulator.scenario.model import Scenario
-from simulator.session import Role, Session, SessionKind, Turn, TurnKind, scenario_digest
+from simulator.session import Session, SessionKind
 from simulator.settings import Settings
+from simulator.turn import Speaker, Turn, TurnKind
 
 MOOD_FACE = {"furious": "🤬", "angry": "😠", "annoyed": "😒", "neutral": "😐", "pleased": "🙂", "delighted": "😄"}
 QUIT = {"/quit", "/q", "/exit", "/end"}
-
-
-def resolve(ref: str, scenarios_dir: Path) -> tuple[Scenario, str]:
-    """A scenario by file path or by id under ``scenarios_dir``; returns it with the file's digest."""
-    path = Path(ref)
-    if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
-        if not path.is_file():
-            raise NotFound(f"no scenario file {ref} — check the path, or pass a scenario id")
-        return load_scenario(path), scenario_digest(path.read_bytes())
-    found = find_scenario(ref, [scenarios_dir])
-    return found.scenario, scenario_digest(found.path.read_bytes())
 
 
 def read_replies(path: Path) -> list[str]:
@@ -55,30 +43,7 @@ def session_json(session: Session) -> dict[str, object]:
         "scenario_id": session.scenario_id,
         "outcome": session.outcome.value if session.outcome else None,
         "end_reason": session.end_reason,
-        "transcript": [
-            {
-                "role": t.role.value,
-                "kind": t.kind.value,
-                "text": t.text,
-                "at": t.at.isoformat(),
-                **(
-                    {"acts": [a.value for a in t.acts], "response_seconds": t.response_seconds}
-                    if t.role is Role.AGENT
-                    else {}
-                ),
-                **(
-                    {
-                        "mood": t.mood.value if t.mood else None,
-                        "patience": t.patience,
-                        "beat": t.beat_id,
-                        "source": t.source,
-                    }
-                    if t.role is Role.CUSTOMER
-                    else {}
-                ),
-            }
-            for t in session.turns
-        ],
+        "transcript": [t.model_dump(mode="json", exclude_defaults=True) for t in session.turns],
         "session": session.model_dump(mode="json"),
     }
 
@@ -87,11 +52,11 @@ def show(console: Console, turn: Turn, scenario: Scenario) -> None:
     """Print one turn the way a chat window would."""
     if turn.kind is TurnKind.NOTICE:
         console.print(f"[dim italic]{escape(turn.text)}[/]")
-    elif turn.role is Role.CUSTOMER:
+    elif turn.role is Speaker.CUSTOMER:
         face = MOOD_FACE.get(turn.mood.value if turn.mood else "neutral", "")
         meta = f"  [dim]{face} patience {turn.patience}[/]" if turn.patience is not None else ""
         console.print(f"[bold cyan]{escape(scenario.persona.name)}[/]: {escape(turn.text)}{meta}")
-    elif turn.role is Role.AGENT:
+    elif turn.role is Speaker.AGENT:
         acts = ", ".join(a.value for a in turn.acts)
         secs = f"{turn.response_seconds:.0f}s" if turn.response_seconds is not None else ""
         console.print(f"[dim]   ↳ {secs} {acts}[/]")
@@ -118,39 +83,44 @@ def register(app: typer.Typer) -> None:
         settings = Settings()
         if offline:
             settings = settings.model_copy(update={"llm_base_url": None})
+        if scenarios is not None:
+            settings = settings.model_copy(update={"scenarios_dir": scenarios})
         lines = read_replies(replies) if replies is not None else []
-        sc, digest = resolve(scenario, scenarios or settings.scenarios_dir)
-        customer = make_customer(settings, sc, embedder=make_embedder(settings))
+        engine = Engine(settings, knowledge_index=False)
+        entry = engine.scenarios.resolve(scenario)
+        sc = entry.scenario
+        customer = engine.customer(sc)
         if replies is not None:
-            session = play_replies(
+            session = engine.play(
                 sc,
-                customer,
                 lines,
                 reply_seconds=reply_seconds,
                 seed=0 if seed is None else seed,
                 kind=SessionKind.PLAYTEST,
+                digest=entry.digest,
             )
-            session.scenario_digest = digest
             if as_json:
                 typer.echo(json.dumps(session_json(session), ensure_ascii=False, indent=2))
             else:
                 console = Console()
                 for turn in session.turns:
-                    if turn.role is Role.AGENT:
+                    if turn.role is Speaker.AGENT:
                         console.print(f"[bold green]你[/]: {escape(turn.text)}")
                     show(console, turn, sc)
                 console.print(f"[bold]outcome:[/] {session.outcome} ({session.end_reason})")
             return
-        _interactive(sc, customer, digest, seed, settings, as_json)
+        _interactive(sc, customer, entry.digest, seed, settings, as_json)
 
 
-def _interactive(sc: Scenario, customer, digest: str, seed: int | None, settings: Settings, as_json: bool) -> None:
+def _interactive(
+    sc: Scenario, customer: Customer, digest: str, seed: int | None, settings: Settings, as_json: bool
+) -> None:
     console = Console()
     console.print(Panel(escape(sc.summary or sc.title), title=escape(sc.title), subtitle="/quit to give up"))
     session = Session.create(
         sc, kind=SessionKind.PRACTICE, seed=seed, digest=digest, max_reply_chars=settings.max_message_chars
-    ).bind(customer)
-    for turn in session.start():
+    )
+    for turn in session.start(customer):
         show(console, turn, sc)
     while not session.ended:
         try:
@@ -163,7 +133,7 @@ def _interactive(sc: Scenario, customer, digest: str, seed: int | None, settings
             break
         try:
             with console.status("对方正在输入…" if sc.locale == "zh-CN" else "typing…"):
-                turns = session.reply(text)
+                turns = session.reply(customer, text)
         except SimulatorError as exc:
             console.print(f"[red]{escape(str(exc))}[/]")
             continue

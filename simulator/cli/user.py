@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from simulator.settings import Settings
-from simulator.store.models import Role
+from simulator.store.users import UserRole
 
 
 def register(app: typer.Typer) -> None:
@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
     @user_app.command("create")
     def create(
         username: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, '.', '_', '-'.")],
-        role: Annotated[Role, typer.Option(help="trainee, trainer or admin.")] = Role.TRAINEE,
+        role: Annotated[UserRole, typer.Option(help="trainee, trainer or admin.")] = UserRole.TRAINEE,
         name: Annotated[str | None, typer.Option(help="Display name (e.g. 小满).")] = None,
         password: Annotated[
             str | None, typer.Option(help="Password (asked for when omitted; at least 8 characters).")
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
             db.dispose()
 
     @user_app.command("list")
-    def list_(role: Annotated[Role | None, typer.Option(help="Only this role.")] = None) -> None:
+    def list_(role: Annotated[UserRole | None, typer.Option(help="Only this role.")] = None) -> None:
         """List accounts."""
         from simulator.store.users import list_users
 

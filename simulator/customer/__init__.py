@@ -3,17 +3,16 @@
 from simulator.customer.base import Customer, CustomerMessage, CustomerResponse, TurnContext
 from simulator.customer.factory import make_customer
 from simulator.customer.llm import LLMCustomer
-from simulator.customer.reference import play_reference, play_replies
 from simulator.customer.scripted import ScriptedCustomer
+from simulator.customer.state import CustomerState
 
 __all__ = [
     "Customer",
     "CustomerMessage",
     "CustomerResponse",
+    "CustomerState",
     "LLMCustomer",
     "ScriptedCustomer",
     "TurnContext",
     "make_customer",
-    "play_reference",
-    "play_replies",
 ]

@@ -1,7 +1,7 @@
 """The ``Customer`` protocol: what a simulated buyer must do, and the values passed in and out.
 
 A customer is a pure function of (state, transcript, reply): it keeps nothing between calls that is not in
-:class:`~simulator.session.CustomerState` or the transcript, so any process can continue any session.
+:class:`~simulator.customer.state.CustomerState` or the transcript, so any process can continue any session.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from simulator.customer.state import CustomerState
 from simulator.scenario.model import Act, Outcome, Scenario
-from simulator.session import CustomerState, Turn, TurnSource, Usage
+from simulator.turn import Turn, TurnSource, Usage
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from simulator.acts import similarity, substitute
 from simulator.customer.prompt import Control
 from simulator.customer.scripted import Plan
 from simulator.scenario.model import Act, Locale, Outcome, Scenario
-from simulator.session import Role, Turn
 from simulator.text import has_cjk, normalise_text
+from simulator.turn import Speaker, Turn
 
 _AGENT_TALK = re.compile(
     r"有什么(可以|能)?(帮|为)(您|你)|很高兴为(您|你)服务|我是.{0,8}客服|为您服务|请问还有什么|欢迎光临|亲[，,]?(您好|你好)"
@@ -81,7 +81,7 @@ def violations(
         out.append("answer in Chinese, like the customer")
     if _AGENT_TALK.search(text) or similarity(control.reply, reply) >= 0.8:
         out.append("you answered as the shop's agent — you are the customer")
-    customer_turns = [t for t in transcript if t.role is Role.CUSTOMER]
+    customer_turns = [t for t in transcript if t.role is Speaker.CUSTOMER]
     if customer_turns and (
         _GREETING_START.match(text)
         or any(similarity(control.reply, substitute(o, variables)) >= 0.7 for o in scenario.opening)

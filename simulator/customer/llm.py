@@ -25,7 +25,7 @@ from simulator.customer.prompt import Control, ParseError, build_messages, parse
 from simulator.customer.scripted import MOOD_MAX, MOOD_MIN, Plan, ScriptedCustomer
 from simulator.llm.base import ChatMessage, ChatModel, LLMError
 from simulator.scenario.model import Locale, Outcome, Scenario
-from simulator.session import TurnSource, Usage
+from simulator.turn import TurnSource, Usage
 
 NOTICE = {
     Locale.ZH_CN: {

@@ -19,9 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from simulator.acts import substitute
 from simulator.customer.scripted import Plan
+from simulator.customer.state import CustomerState
 from simulator.llm.base import ChatMessage
 from simulator.scenario.model import Locale, Mood, Outcome, Scenario, Trigger
-from simulator.session import CustomerState, Role, Turn, TurnKind
+from simulator.turn import Speaker, Turn, TurnKind
 
 SUFFIX_MARK = "\n\n[customer-note]\n"
 
@@ -154,9 +155,9 @@ def history(transcript: Sequence[Turn]) -> list[ChatMessage]:
     """The conversation as chat messages: the customer is the assistant, the trainee is the user."""
     out: list[ChatMessage] = []
     for t in transcript:
-        if t.kind is not TurnKind.MESSAGE or t.role is Role.SYSTEM:
+        if t.kind is not TurnKind.MESSAGE or t.role is Speaker.SYSTEM:
             continue
-        out.append(ChatMessage("assistant" if t.role is Role.CUSTOMER else "user", t.text))
+        out.append(ChatMessage("assistant" if t.role is Speaker.CUSTOMER else "user", t.text))
     return out
 
 

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 
 from simulator.acts import ActDetector, DetectContext, substitute
 from simulator.customer.base import CustomerMessage, CustomerResponse, TurnContext
+from simulator.customer.state import CustomerState
 from simulator.scenario.model import Act, Beat, KnownFact, Locale, Outcome, Reaction, Scenario
-from simulator.session import CustomerState, Role, TurnSource
 from simulator.text import normalise_text
+from simulator.turn import Speaker, TurnSource
 
 MOOD_MIN, MOOD_MAX = -3, 2
 
@@ -142,7 +143,7 @@ class ScriptedCustomer:
         """Work out the customer's turn (acts, reactions, beat, line, new state, outcome) without saying it."""
         s = self._scenario
         reply = ctx.reply or ""
-        customer_texts = [t.text for t in ctx.transcript if t.role is Role.CUSTOMER]
+        customer_texts = [t.text for t in ctx.transcript if t.role is Speaker.CUSTOMER]
         acts = self.detector.detect(
             reply,
             DetectContext(

@@ -7,7 +7,11 @@ rules. Deterministic: the same transcript, scenario and knowledge give the same 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from functools import cached_property
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Protocol
 
@@ -78,6 +82,20 @@ class Grader:
             KnowledgeScorer(self.detector),
             ProcessScorer(),
         ]
+
+    @cached_property
+    def version(self) -> str:
+        """Stored with each grade: the package version, the judge if any, and a digest of the rule lexicons."""
+        try:
+            pkg = package_version("cs-simulator")
+        except PackageNotFoundError:
+            pkg = "dev"
+        digest = hashlib.sha256()
+        files = sorted(self.rules_dir.glob("*.yaml")) if self.rules_dir.is_dir() else []
+        for f in files:
+            digest.update(f.read_bytes())
+        judge = f"+{self.judge.name}" if self.judge is not None else ""
+        return f"offline-{pkg}+{digest.hexdigest()[:8]}{judge}"[:40]
 
     def lexicon(self, locale: str) -> Lexicon:
         """The (cached) lexicon for a locale."""

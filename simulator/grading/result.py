@@ -26,6 +26,11 @@ class Source:
         """JSON-friendly form."""
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Source:
+        """The inverse of :meth:`to_dict`."""
+        return cls(data["kind"], data["id"], data.get("text", ""))
+
 
 @dataclass
 class Suggestion:
@@ -37,6 +42,11 @@ class Suggestion:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Suggestion:
+        """The inverse of :meth:`to_dict`."""
+        return cls(data["text"], data["source"])
 
 
 @dataclass
@@ -82,6 +92,23 @@ class Finding:
             "red_line": self.red_line,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """The inverse of :meth:`to_dict` (a stored grade read back)."""
+        span = data.get("span")
+        return cls(
+            dimension=Dimension(data["dimension"]),
+            criterion=data["criterion"],
+            points=float(data["points"]),
+            message=data["message"],
+            turn=data.get("turn"),
+            evidence=data.get("evidence", ""),
+            span=(int(span[0]), int(span[1])) if span else None,
+            source=Source.from_dict(data["source"]) if data.get("source") else None,
+            suggestion=Suggestion.from_dict(data["suggestion"]) if data.get("suggestion") else None,
+            red_line=data.get("red_line"),
+        )
+
 
 @dataclass
 class CriterionResult:
@@ -126,6 +153,21 @@ class CriterionResult:
             "decided_by": self.decided_by,
             "findings": [f.to_dict() for f in self.findings],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CriterionResult:
+        """The inverse of :meth:`to_dict`."""
+        earned = data.get("earned")
+        return cls(
+            dimension=Dimension(data["dimension"]),
+            id=data["id"],
+            title=data["title"],
+            points=float(data["points"]),
+            earned=None if earned is None else float(earned),
+            reason=data.get("reason", ""),
+            findings=[Finding.from_dict(f) for f in data.get("findings", [])],
+            decided_by=data.get("decided_by", "rules"),
+        )
 
 
 def deduct(
@@ -195,6 +237,13 @@ class QuestionEvidence:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QuestionEvidence:
+        """The inverse of :meth:`to_dict`."""
+        return cls(
+            **{k: data[k] for k in ("turn", "question", "passage_id", "passage_text", "doc_id", "score") if k in data}
+        )
 
 
 @dataclass
@@ -266,3 +315,27 @@ class Grade:
             "metrics": self.metrics,
             "judge": self.judge,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Grade:
+        """A grade from its JSON form (:meth:`to_dict`, as stored with a session and printed by ``grade --json``).
+
+        Scores are recomputed from the criteria, never read back, so a stored grade cannot disagree with itself.
+        """
+        dims = {
+            Dimension(d): DimensionScore(
+                Dimension(d), [CriterionResult.from_dict(c) for c in body.get("criteria", [])], float(body["weight"])
+            )
+            for d, body in data["dimensions"].items()
+        }
+        return cls(
+            transcript_id=data["id"],
+            scenario_id=data.get("scenario"),
+            dimensions=dims,
+            pass_mark=float(data["pass_mark"]),
+            red_lines=[Finding.from_dict(f) for f in data.get("red_lines", [])],
+            notes=[Finding.from_dict(f) for f in data.get("notes", [])],
+            questions=[QuestionEvidence.from_dict(q) for q in data.get("questions", [])],
+            metrics=dict(data.get("metrics") or {}),
+            judge=data.get("judge"),
+        )

@@ -1,31 +1,22 @@
-"""Persistence: users, assignments, sessions with append-only turns, and grades (SQLAlchemy 2 + Alembic)."""
+"""Persistence (SQLAlchemy 2 + Alembic), one module per thing stored: users, sessions with their append-only
+turns, grades, assignments; the database and its migrations."""
 
+from simulator.store.assignments import Assignment
 from simulator.store.database import Database, migrate, open_database
-from simulator.store.models import (
-    Assignment,
-    Grade,
-    PracticeSession,
-    Role,
-    SessionKind,
-    SessionStatus,
-    Turn,
-    TurnKind,
-    TurnRole,
-    User,
-)
+from simulator.store.grades import GradeRecord
+from simulator.store.schema import Base
+from simulator.store.sessions import SessionRecord, TurnRecord
+from simulator.store.users import User, UserRole
 
 __all__ = [
     "Assignment",
+    "Base",
     "Database",
-    "Grade",
-    "PracticeSession",
-    "Role",
-    "SessionKind",
-    "SessionStatus",
-    "Turn",
-    "TurnKind",
-    "TurnRole",
+    "GradeRecord",
+    "SessionRecord",
+    "TurnRecord",
     "User",
+    "UserRole",
     "migrate",
     "open_database",
 ]

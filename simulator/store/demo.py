@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from pwdlib import PasswordHash
 
+from simulator.store.assignments import create_assignment
 from simulator.store.database import Database, advisory_lock
-from simulator.store.models import Role, utcnow
-from simulator.store.records import create_assignment
-from simulator.store.users import count_users, create_user
+from simulator.store.schema import utcnow
+from simulator.store.users import UserRole, count_users, create_user
 
 
 @dataclass(frozen=True)
@@ -19,15 +19,15 @@ class DemoAccount:
 
     username: str
     password: str
-    role: Role
+    role: UserRole
     display_name: str
 
 
 DEMO_ACCOUNTS = (
-    DemoAccount("xiaoman", "demo1234", Role.TRAINEE, "小满"),
-    DemoAccount("ajie", "demo1234", Role.TRAINEE, "阿杰"),
-    DemoAccount("laowang", "demo1234", Role.TRAINER, "老王"),
-    DemoAccount("admin", "demo1234", Role.ADMIN, "管理员"),
+    DemoAccount("xiaoman", "demo1234", UserRole.TRAINEE, "小满"),
+    DemoAccount("ajie", "demo1234", UserRole.TRAINEE, "阿杰"),
+    DemoAccount("laowang", "demo1234", UserRole.TRAINER, "老王"),
+    DemoAccount("admin", "demo1234", UserRole.ADMIN, "管理员"),
 )
 
 # The trainer's first assignment for the first trainee, so "assigned first" is visible in the demo.

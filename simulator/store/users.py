@@ -1,17 +1,55 @@
-"""User accounts: create, authenticate (argon2 via pwdlib), reset passwords, list."""
+"""User accounts: the ``users`` table; create, authenticate (argon2 via pwdlib), reset passwords, list."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Boolean, DateTime, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from simulator.errors import NotFound, SimulatorError
-from simulator.store.models import Role, User, clean_text
+from simulator.store.schema import Base, clean_text, utcnow
+
+
+class UserRole(StrEnum):
+    """What a user may do. Each role includes the ones before it."""
+
+    TRAINEE = "trainee"
+    TRAINER = "trainer"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        """0 trainee, 1 trainer, 2 admin."""
+        return list(UserRole).index(self)
+
+
+class User(Base):
+    """A person who logs in."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16), default=UserRole.TRAINEE.value)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password reset / deactivation: every cookie carrying an older value stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def role_enum(self) -> UserRole:
+        """The role as an enum."""
+        return UserRole(self.role)
+
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,39}$")
 MIN_PASSWORD = 8
@@ -54,7 +92,7 @@ def create_user(
     username: str,
     password: str,
     *,
-    role: Role | str = Role.TRAINEE,
+    role: UserRole | str = UserRole.TRAINEE,
     display_name: str | None = None,
     locale: str | None = None,
 ) -> User:
@@ -62,9 +100,9 @@ def create_user(
     name = check_username(username)
     check_password(password)
     try:
-        role_value = Role(role).value
+        role_value = UserRole(role).value
     except ValueError:
-        raise AccountError(f"unknown role {role!r} — use one of: {', '.join(r.value for r in Role)}") from None
+        raise AccountError(f"unknown role {role!r} — use one of: {', '.join(r.value for r in UserRole)}") from None
     if s.scalar(select(User.id).where(User.username == name)) is not None:
         raise AccountError(f"user name '{name}' is taken — pick another or reset that user's password")
     user = User(
@@ -128,11 +166,11 @@ def get_user_by_name(s: Session, username: str) -> User:
     return user
 
 
-def list_users(s: Session, role: Role | str | None = None) -> Sequence[User]:
+def list_users(s: Session, role: UserRole | str | None = None) -> Sequence[User]:
     """Users ordered by name, optionally only one role."""
     q = select(User).order_by(User.username)
     if role is not None:
-        q = q.where(User.role == Role(role).value)
+        q = q.where(User.role == UserRole(role).value)
     return s.scalars(q).all()
 
 

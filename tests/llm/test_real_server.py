@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+from fakes import Played
 
-from simulator.customer import LLMCustomer, play_replies
+from simulator.customer import LLMCustomer
 from simulator.customer.prompt import ParseError, parse_control
 from simulator.llm import ChatMessage, LLMError, OpenAIChatModel
 from simulator.scenario import load_scenario
-from simulator.session import Role, Session, TurnKind, TurnSource
+from simulator.session import Session, play_replies
+from simulator.turn import Speaker, TurnKind, TurnSource
 
 from .conftest import Server, free_port
 
@@ -71,19 +73,19 @@ def test_llm_customer_plays_a_scenario_to_its_outcome(llm_server: Server) -> Non
         s, LLMCustomer(s, model(llm_server), max_tokens=24, json_mode=False), s.references.good.replies
     )
     assert session.outcome in s.references.good.expect_outcome
-    customer = session.messages(Role.CUSTOMER)[1:]
+    customer = session.messages(Speaker.CUSTOMER)[1:]
     assert customer and all(t.source in (TurnSource.LLM, TurnSource.LLM_FALLBACK) for t in customer)
     assert all(t.usage is not None and t.usage.calls >= 1 for t in customer)
     # SmolLM2 cannot write Chinese: the guards must catch it and the script must carry the scene.
     fallbacks = [t for t in customer if t.source is TurnSource.LLM_FALLBACK]
-    notices = [t for t in session.turns if t.kind is TurnKind.NOTICE and t.role is Role.SYSTEM]
+    notices = [t for t in session.turns if t.kind is TurnKind.NOTICE and t.role is Speaker.SYSTEM]
     assert len(notices) >= len(fallbacks)
 
 
 def test_endpoint_dying_mid_conversation_loses_nothing(own_server: Server) -> None:
     s = load_scenario(REPO / "scenarios/qinghe/presale-size-hesitant-office.yaml")
     m = OpenAIChatModel(own_server.base_url, "smollm2", timeout=10, retries=1, backoff=0.05)
-    session = Session.create(s, seed=1).bind(LLMCustomer(s, m, max_tokens=40, json_mode=False))
+    session = Played(Session.create(s, seed=1), LLMCustomer(s, m, max_tokens=40, json_mode=False))
     session.start()
     session.reply("亲，您好～方便告诉我您的身高体重吗？")
     before = [t.model_dump() for t in session.turns]

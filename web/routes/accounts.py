@@ -55,7 +55,7 @@ def login(
     if not svc.limiter.allow(limiter_key):
         msg = svc.catalogues.gettext("Too many attempts. Wait a minute and try again.")
         return render(request, "login.html", {"next": safe_next(next), "error": msg}, status=429)
-    with svc.db.read() as s:
+    with svc.engine.store.read() as s:
         user = authenticate(s, svc.hasher, username, password)
         data = None if user is None else (user.id, user.session_version, user.locale)
     if data is None:
@@ -89,7 +89,7 @@ def set_language(
     if viewer is not None:
         from simulator.store.users import get_user
 
-        with services(request).db.write() as s:
+        with services(request).engine.store.write() as s:
             user = get_user(s, viewer.id)
             if user is not None:
                 user.locale = code

@@ -13,7 +13,7 @@ asks for the customer's answer. Two ways, same result:
   answer, commits it and returns the same fragment in one response.
 
 Either is idempotent and resumable after a restart or a dropped connection (the indicator simply asks again;
-the answer is produced once, under the per-conversation lock in :mod:`web.practice`), trivially
+the answer is produced once, under the per-conversation lock in :mod:`simulator.engine`), trivially
 load-balanced across instances, measurable by the load benchmark (which asks the plain endpoint), and nothing
 holds a connection open between messages. See docs/web.md.
 """
@@ -22,17 +22,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from simulator.errors import NotFound, SimulatorError
-from simulator.store.models import PracticeSession, SessionKind, TurnRole
+from simulator.scenario.catalogue import Entry
+from simulator.session import AwaitingAnswer, EmptyReply, ReplyTooLong, Session, SessionEnded, SessionKind
+from simulator.turn import Speaker
 from web.auth import TraineeDep, Viewer
-from web.catalogue import Entry
 from web.errors import error_response
-from web.practice import ChatState, PracticeError
 from web.services import services
 from web.stream import HEADERS, MEDIA_TYPE, answer_events
 from web.views import is_htmx, render
@@ -44,19 +45,53 @@ log = logging.getLogger("simulator.web")
 TYPING_DELAY_MS = 700
 
 
+@dataclass
+class ChatState:
+    """What the chat page and its fragments show: the conversation and its scenario (None if unusable now)."""
+
+    session: Session
+    entry: Entry | None
+
+    @property
+    def pending(self) -> bool:
+        """The trainee's message waits for the customer's answer (show the typing indicator)."""
+        return self.session.awaiting_answer
+
+    @property
+    def active(self) -> bool:
+        """Replies are still accepted."""
+        return not self.session.ended
+
+    @property
+    def since(self) -> object:
+        """When the customer last spoke: the response timer counts from there."""
+        last = next((t for t in reversed(self.session.turns) if t.role is Speaker.CUSTOMER), None)
+        return self.session.time_of(last) if last is not None else None
+
+
+def _state(request: Request, session_id: str) -> ChatState:
+    engine = services(request).engine
+    session = engine.conversation(session_id)
+    try:
+        entry: Entry | None = engine.scenarios.get(session.scenario_id)
+    except NotFound:
+        entry = None
+    return ChatState(session, entry)
+
+
 def _own(request: Request, session_id: str, viewer: Viewer) -> ChatState:
-    state = services(request).practice.state(session_id[:36])
-    if state.row.user_id != viewer.id:
+    state = _state(request, session_id[:36])
+    if state.session.trainee_id != str(viewer.id):
         raise NotFound("no such conversation")
     return state
 
 
-def _own_row(request: Request, session_id: str, viewer: Viewer) -> PracticeSession:
-    """The viewer's conversation row without its turns (the hot routes need no more to check ownership)."""
-    row = services(request).practice.row(session_id[:36])
-    if row.user_id != viewer.id:
+def _own_id(request: Request, session_id: str, viewer: Viewer) -> str:
+    """The viewer's conversation id, checked on the session row alone (the hot routes need no more)."""
+    sid = session_id[:36]
+    if services(request).engine.owner(sid) != viewer.id:
         raise NotFound("no such conversation")
-    return row
+    return sid
 
 
 def _redirect(request: Request, url: str) -> Response:
@@ -68,7 +103,7 @@ def _redirect(request: Request, url: str) -> Response:
 @router.post("/practice/{scenario_id}")
 def start(request: Request, scenario_id: str, viewer: Viewer = TraineeDep) -> Response:
     """Start (or resume) practising a scenario."""
-    sid = services(request).practice.start(viewer.id, scenario_id[:80], kind=SessionKind.PRACTICE)
+    sid = services(request).engine.start(viewer.id, scenario_id[:80], kind=SessionKind.PRACTICE)
     return _redirect(request, f"/chat/{sid}")
 
 
@@ -80,15 +115,14 @@ def chat_page(request: Request, session_id: str, viewer: Viewer = TraineeDep) ->
 
 
 def _chat_context(state: ChatState) -> dict[str, object]:
-    last_customer = next((t for t in reversed(state.turns) if t.role == TurnRole.CUSTOMER.value), None)
     scenario = state.entry.scenario if state.entry else None
     return {
         "state": state,
-        "row": state.row,
-        "turns": state.turns,
+        "chat": state.session,
+        "turns": state.session.turns,
         "scenario": scenario,
         "customer_name": scenario.persona.name if scenario else "",
-        "since": last_customer.created_at if last_customer else None,
+        "since": state.since,
         "target": scenario.end.target_reply_seconds if scenario else 30,
         "typing_delay": TYPING_DELAY_MS,
     }
@@ -104,27 +138,28 @@ def reply(
     """Store the trainee's message (committed), then return it with the customer's typing indicator."""
     svc = services(request)
     gettext = svc.catalogues.gettext
-    row = _own_row(request, session_id, viewer)
+    sid = _own_id(request, session_id, viewer)
     if not svc.limiter.allow(("msg", viewer.id)):
         return _error(request, 429, gettext("You are sending messages too fast. Wait a few seconds."))
     try:
-        turn = svc.practice.submit(row.id, text)
-    except PracticeError as exc:
-        messages = {
-            "empty": gettext("Type a message first."),
-            "too-long": gettext("The message is too long (at most %(n)s characters). Shorten it or split it.")
-            % {"n": svc.settings.max_message_chars},
-            "ended": gettext("This conversation has ended."),
-            "waiting": gettext("Wait for the customer's answer before sending again."),
-        }
-        return _error(request, 409 if str(exc) in ("ended", "waiting") else 422, messages.get(str(exc), str(exc)))
+        turn = svc.engine.submit(sid, text)
+    except EmptyReply:
+        return _error(request, 422, gettext("Type a message first."))
+    except ReplyTooLong:
+        message = gettext("The message is too long (at most %(n)s characters). Shorten it or split it.")
+        return _error(request, 422, message % {"n": svc.settings.max_message_chars})
+    except SessionEnded:
+        return _error(request, 409, gettext("This conversation has ended."))
+    except AwaitingAnswer:
+        return _error(request, 409, gettext("Wait for the customer's answer before sending again."))
+    state = _state(request, sid)
     return render(
         request,
         "_sent.html",
         {
             "turn": turn,
-            "row": row,
-            "customer_name": _persona_name(svc.practice.entry(row)),
+            "chat": state.session,
+            "customer_name": _persona_name(state.entry),
             "typing_delay": TYPING_DELAY_MS,
         },
     )
@@ -138,7 +173,7 @@ def customer_turn(
     viewer: Viewer = TraineeDep,
 ) -> Response:
     """Produce (if still due) and return the customer's answer: every turn after ``after``."""
-    return _answer(request, _own_row(request, session_id, viewer).id, after)
+    return _answer(request, _own_id(request, session_id, viewer), after)
 
 
 @router.post("/chat/{session_id}/customer/stream")
@@ -153,19 +188,18 @@ def customer_stream(
     Access is checked before the stream starts (a stranger's conversation is a plain 404).
     """
     svc = services(request)
-    practice = svc.practice
-    row = _own_row(request, session_id, viewer)
+    sid = _own_id(request, session_id, viewer)
     gettext = svc.catalogues.gettext
 
     def job(on_delta: Callable[[str], None]) -> str:
-        return bytes(_answer(request, row.id, after, on_delta=on_delta).body).decode("utf-8")
+        return bytes(_answer(request, sid, after, on_delta=on_delta).body).decode("utf-8")
 
     def failed(exc: BaseException) -> str:
         if isinstance(exc, NotFound):
             return gettext("Not found.")
         return gettext("Something went wrong on our side. Please try again.")
 
-    events = answer_events(job, practice.answering, failed=failed)
+    events = answer_events(job, svc.answering, failed=failed)
     return StreamingResponse(events, media_type=MEDIA_TYPE, headers=HEADERS)
 
 
@@ -174,20 +208,18 @@ def _answer(
 ) -> Response:
     """Answer the pending message, if any (a no-op otherwise), and render the turns after ``after``: the one
     fragment both the plain and the streamed endpoint end with."""
-    practice = services(request).practice
-    practice.respond(session_id, on_delta=on_delta)
-    return render(request, "_answer.html", _answer_context(practice.state(session_id), after))
+    services(request).engine.respond(session_id, on_delta=on_delta)
+    return render(request, "_answer.html", _answer_context(_state(request, session_id), after))
 
 
 def _answer_context(state: ChatState, after: int) -> dict[str, object]:
     """What ``_answer.html`` shows: the turns after ``after``, then the indicator, closed composer or timer."""
-    last_customer = next((t for t in reversed(state.turns) if t.role == TurnRole.CUSTOMER.value), None)
     return {
-        "new": [t for t in state.turns if t.seq > after],
+        "new": [t for t in state.session.turns if (t.seq or 0) > after],
         "state": state,
-        "row": state.row,
-        "customer_name": _customer_name(state),
-        "since": last_customer.created_at if last_customer else None,
+        "chat": state.session,
+        "customer_name": _persona_name(state.entry),
+        "since": state.since,
         "target": state.entry.scenario.end.target_reply_seconds if state.entry else 30,
         "typing_delay": TYPING_DELAY_MS,
     }
@@ -196,17 +228,17 @@ def _answer_context(state: ChatState, after: int) -> dict[str, object]:
 @router.post("/chat/{session_id}/end")
 def end(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Response:
     """The trainee closes the conversation; go to the report."""
-    state = _own(request, session_id, viewer)
-    services(request).practice.end(state.row.id, abandon=False)
-    return _redirect(request, f"/reports/{state.row.id}")
+    sid = _own_id(request, session_id, viewer)
+    services(request).engine.end(sid, abandon=False)
+    return _redirect(request, f"/reports/{sid}")
 
 
 @router.post("/chat/{session_id}/abandon")
 def abandon(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Response:
     """The trainee gives up; go to the report."""
-    state = _own(request, session_id, viewer)
-    services(request).practice.end(state.row.id, abandon=True)
-    return _redirect(request, f"/reports/{state.row.id}")
+    sid = _own_id(request, session_id, viewer)
+    services(request).engine.end(sid, abandon=True)
+    return _redirect(request, f"/reports/{sid}")
 
 
 @router.get("/kb/search")
@@ -226,7 +258,7 @@ def kb_search(
         if not svc.limiter.allow(("kb", viewer.id)):
             error = gettext("Too many searches. Wait a few seconds.")
         else:
-            retriever = svc.retriever()
+            retriever = svc.engine.knowledge_base()
             if retriever is None:
                 error = gettext("The knowledge base is not available. Ask an administrator to build it.")
             else:
@@ -238,10 +270,6 @@ def kb_search(
                     error = gettext("The knowledge base is not available. Ask an administrator to build it.")
     name = "_kb_results.html" if is_htmx(request) else "kb.html"
     return render(request, name, {"q": query, "passages": passages, "error": error})
-
-
-def _customer_name(state: ChatState) -> str:
-    return _persona_name(state.entry)
 
 
 def _persona_name(entry: Entry | None) -> str:

@@ -9,12 +9,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from simulator.errors import NotFound
 from simulator.scenario.model import Category, Difficulty, Technique
-from simulator.store.models import SessionKind, SessionStatus
-from simulator.store.records import assignments_for, get_grade
-from simulator.store.transcripts import get_session, list_sessions, list_turns
+from simulator.session import SessionKind, SessionStatus
+from simulator.store.assignments import assignments_for
+from simulator.store.grades import get_grade, list_sessions
+from simulator.store.sessions import load_session
 from simulator.store.users import get_user
 from web.auth import TraineeDep, Viewer
-from web.report import DIMENSIONS, build_report, progress_data, radar_data
+from web.report import DIMENSION_NAMES, build_report, progress_data, radar_data
 from web.services import services
 from web.views import LABELS, is_htmx, render
 
@@ -36,11 +37,11 @@ def catalogue(
     category = category if category in {c.value for c in Category} else None
     skill = skill if skill in {t.value for t in Technique} else None
     difficulty = difficulty if difficulty in {d.value for d in Difficulty} else None
-    with svc.db.read() as s:
+    with svc.engine.store.read() as s:
         assigned = list(assignments_for(s, viewer.id))
         attempts = list_sessions(s, user_id=viewer.id, kinds=[SessionKind.PRACTICE])
     due = {a.scenario_id: a for a in assigned}
-    entries = svc.catalogue.filter(
+    entries = svc.engine.scenarios.filter(
         category=category, skill=skill, difficulty=difficulty, first=[a.scenario_id for a in assigned]
     )
     active = {r.scenario_id for r, _ in attempts if r.status == SessionStatus.ACTIVE.value}
@@ -67,7 +68,7 @@ def catalogue(
 def my_reports(request: Request, viewer: Viewer = TraineeDep) -> Response:
     """The viewer's attempts, newest first, with progress over time."""
     svc = services(request)
-    with svc.db.read() as s:
+    with svc.engine.store.read() as s:
         attempts = list_sessions(s, user_id=viewer.id, kinds=[SessionKind.PRACTICE, SessionKind.EXAM])
     return render(
         request,
@@ -80,27 +81,31 @@ def my_reports(request: Request, viewer: Viewer = TraineeDep) -> Response:
 def report(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Response:
     """The report card. Trainees see only their own; trainers and admins see everyone's."""
     svc = services(request)
-    with svc.db.read() as s:
-        row = get_session(s, session_id[:36])
-        if row is None or (row.user_id != viewer.id and not viewer.is_trainer):
+    engine = svc.engine
+    with engine.store.read() as s:
+        found = load_session(s, session_id[:36])
+        if found is None or (found[0].user_id != viewer.id and not viewer.is_trainer):
             # The same answer for "not yours" and "does not exist": ids of others' sessions are not confirmed.
             raise NotFound("no such report")
-        if row.status == SessionStatus.ACTIVE.value and row.user_id == viewer.id:
+        row, session = found
+        if row.active and row.user_id == viewer.id:
             return RedirectResponse(f"/chat/{row.id}", status_code=303)
         owner = get_user(s, row.user_id)
-    if row.status != SessionStatus.ACTIVE.value:
-        svc.practice.grade_quietly(row.id)  # graded on finish; this catches a crash between finishing and grading
-    with svc.db.read() as s:
-        turns = list_turns(s, row.id)
-        grade = get_grade(s, row.id)
+    if not row.active:
+        engine.grade_quietly(row.id)  # graded on finish; this catches a crash between finishing and grading
+    with engine.store.read() as s:
+        stored = get_grade(s, row.id)
         attempts = list_sessions(s, user_id=row.user_id, scenario_id=row.scenario_id)
     try:
-        entry = svc.catalogue.get(row.scenario_id)
-        scenario = entry.scenario
+        scenario = engine.scenarios.get(row.scenario_id).scenario
     except NotFound:
         scenario = None
-    card = build_report(row, turns, grade, target_reply_seconds=scenario.end.target_reply_seconds if scenario else None)
-    labels = {d: svc.catalogues.gettext(LABELS[d]) for d in DIMENSIONS}
+    card = build_report(
+        session,
+        stored.grade if stored is not None else None,
+        target_reply_seconds=scenario.end.target_reply_seconds if scenario else None,
+    )
+    labels = {d: svc.catalogues.gettext(LABELS[d]) for d in DIMENSION_NAMES}
     return render(
         request,
         "report.html",
@@ -111,10 +116,10 @@ def report(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Re
             "radar": radar_data(card, labels),
             "attempts": attempts,
             "progress": progress_data(attempts),
-            "dimensions": DIMENSIONS,
+            "dimensions": DIMENSION_NAMES,
         },
     )
 
 
 def _titles(request: Request) -> dict[str, str]:
-    return {e.scenario.id: e.scenario.title for e in services(request).catalogue.entries()}
+    return {e.scenario.id: e.scenario.title for e in services(request).engine.scenarios.entries()}

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from simulator.errors import NotFound
-from simulator.store.models import Role, SessionKind
-from simulator.store.records import create_assignment
-from simulator.store.transcripts import list_sessions
-from simulator.store.users import get_user, list_users
+from simulator.session import SessionKind
+from simulator.store.assignments import create_assignment
+from simulator.store.grades import list_sessions
+from simulator.store.users import UserRole, get_user, list_users
 from web.auth import TrainerDep, Viewer
 from web.services import services
 from web.views import render
@@ -26,16 +26,16 @@ router = APIRouter(prefix="/trainer")
 def scenarios(request: Request, viewer: Viewer = TrainerDep) -> Response:
     """All scenario files, broken ones first with their ``path:line:col`` problems."""
     svc = services(request)
-    files = svc.catalogue.files()
-    with svc.db.read() as s:
-        trainees = list(list_users(s, Role.TRAINEE))
+    files = svc.engine.scenarios.files()
+    with svc.engine.store.read() as s:
+        trainees = list(list_users(s, UserRole.TRAINEE))
     return render(
         request,
         "trainer_scenarios.html",
         {
             "files": files,
             "broken": sum(1 for f in files if not f.ok),
-            "entries": {e.scenario.id: e for e in svc.catalogue.entries()},
+            "entries": {e.scenario.id: e for e in svc.engine.scenarios.entries()},
             "trainees": trainees,
             "assigned": request.query_params.get("assigned") == "1",
         },
@@ -45,14 +45,14 @@ def scenarios(request: Request, viewer: Viewer = TrainerDep) -> Response:
 @router.get("/scenarios/{scenario_id}")
 def scenario_detail(request: Request, scenario_id: str, viewer: Viewer = TrainerDep) -> Response:
     """One scenario as a trainer sees it: persona, goal, hidden facts, expectations and reference replies."""
-    entry = services(request).catalogue.get(scenario_id[:80])
+    entry = services(request).engine.scenarios.get(scenario_id[:80])
     return render(request, "trainer_scenario.html", {"entry": entry, "s": entry.scenario})
 
 
 @router.post("/playtest/{scenario_id}")
 def playtest(request: Request, scenario_id: str, viewer: Viewer = TrainerDep) -> Response:
     """Play any scenario as the customer's counterpart (kept apart from trainees' statistics)."""
-    sid = services(request).practice.start(viewer.id, scenario_id[:80], kind=SessionKind.PLAYTEST)
+    sid = services(request).engine.start(viewer.id, scenario_id[:80], kind=SessionKind.PLAYTEST)
     return RedirectResponse(f"/chat/{sid}", status_code=303)
 
 
@@ -64,11 +64,11 @@ def reports(
 ) -> Response:
     """Every trainee's attempts (optionally one trainee's), newest first."""
     svc = services(request)
-    with svc.db.read() as s:
+    with svc.engine.store.read() as s:
         people = {u.id: u for u in list_users(s)}
         attempts = list_sessions(s, user_id=user, kinds=[SessionKind.PRACTICE, SessionKind.EXAM], limit=500)
         selected = get_user(s, user) if user is not None else None
-    titles = {e.scenario.id: e.scenario.title for e in svc.catalogue.entries()}
+    titles = {e.scenario.id: e.scenario.title for e in svc.engine.scenarios.entries()}
     return render(
         request,
         "trainer_reports.html",
@@ -87,7 +87,7 @@ def assign(
 ) -> Response:
     """Assign a scenario to a trainee (it then comes first in their catalogue)."""
     svc = services(request)
-    svc.catalogue.get(scenario_id)  # NotFound for an unusable scenario
+    svc.engine.scenarios.get(scenario_id)  # NotFound for an unusable scenario
     due_at = None
     if due:
         try:
@@ -96,9 +96,9 @@ def assign(
             from simulator.errors import SimulatorError
 
             raise SimulatorError(svc.catalogues.gettext("The due date must look like 2026-12-31.")) from None
-    with svc.db.write() as s:
+    with svc.engine.store.write() as s:
         trainee = get_user(s, trainee_id)
-        if trainee is None or trainee.role != Role.TRAINEE.value:
+        if trainee is None or trainee.role != UserRole.TRAINEE.value:
             raise NotFound("no such trainee")
         create_assignment(
             s, trainer_id=viewer.id, trainee_id=trainee_id, scenario_id=scenario_id, due_at=due_at, note=note

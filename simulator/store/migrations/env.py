@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from simulator.store.models import Base
+import simulator.store  # noqa: F401  (every table registers itself on Base.metadata)
+from simulator.store.schema import Base
 
 target_metadata = Base.metadata
 

@@ -1,4 +1,5 @@
-"""The scenario catalogue the app serves: every scenario file with its validation status, reloaded on change.
+"""The scenario catalogue: every scenario file with its validation status, reloaded on change — the one place
+the web app, the CLI and the engine look a scenario up (by id, or by file path on the command line).
 
 Loading YAML is slow (tens of ms per file), so the set is cached and reloaded only when a file under the
 scenarios folder was added, removed or modified (checked at most every ``check_every`` seconds). A broken
@@ -15,13 +16,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simulator.errors import NotFound, Problem, display_path
+from simulator.errors import NotFound, Problem, ValidationFailed, display_path
 from simulator.knowledge.documents import load_documents
-from simulator.scenario.loader import SCENARIO_SUFFIXES, ScenarioSet, load_scenarios
+from simulator.scenario.loader import SCENARIO_SUFFIXES, ScenarioSet, find_scenario, load_scenario_file, load_scenarios
 from simulator.scenario.model import Difficulty, Scenario
 from simulator.settings import Settings
 
 DIFFICULTY_ORDER = {d.value: i for i, d in enumerate(Difficulty)}
+
+
+def scenario_digest(data: bytes) -> str:
+    """Hash of a scenario file's content, stored with each session so a changed file is noticed."""
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass
@@ -107,8 +113,7 @@ class Catalogue:
         by_path: dict[str, FileStatus] = {}
         for sid, loaded in sset.scenarios.items():
             shown = display_path(loaded.path)
-            digest = hashlib.sha256(loaded.path.read_bytes()).hexdigest()
-            entries[sid] = Entry(loaded.scenario, shown, digest)
+            entries[sid] = Entry(loaded.scenario, shown, scenario_digest(loaded.path.read_bytes()))
             by_path[shown] = FileStatus(shown, sid, loaded.scenario.title)
         for p in sset.problems:
             status = by_path.setdefault(p.path, FileStatus(p.path, None, None))
@@ -148,6 +153,30 @@ class Catalogue:
             return self._entries[scenario_id]
         except KeyError:
             raise NotFound(f"no usable scenario '{scenario_id}'") from None
+
+    def resolve(self, ref: str) -> Entry:
+        """A scenario by id, or by the path of its YAML file (what the command line accepts).
+
+        A path is loaded on its own (it need not be under the scenarios folder). An id is looked up in the
+        catalogue; before the catalogue has been loaded, only the file named after the id is parsed (a command
+        that needs one scenario starts in a fraction of the time it takes to load them all).
+
+        Raises:
+            NotFound: no such file, or no scenario with this id (naming the closest).
+            ValidationFailed: the scenario's file has errors (every problem as path:line:col).
+        """
+        path = Path(ref)
+        if path.suffix.lower() in SCENARIO_SUFFIXES or path.is_file():
+            if not path.is_file():
+                raise NotFound(f"no scenario file {ref} — check the path, or pass a scenario id")
+            loaded, problems = load_scenario_file(path)
+            if loaded is None:
+                raise ValidationFailed(problems)
+            return Entry(loaded.scenario, display_path(path), scenario_digest(path.read_bytes()))
+        if self._signature is None:
+            found = find_scenario(ref, [self.settings.scenarios_dir])
+            return Entry(found.scenario, display_path(found.path), scenario_digest(found.path.read_bytes()))
+        return self.get(ref)
 
     def filter(
         self,
