@@ -249,7 +249,8 @@ def test_no_inline_script_or_handler_in_pages(app) -> None:
     c, token = login(app, "laowang")
     sid = start(c, token)
     say(c, token, sid, "买")
-    for path in ("/", "/reports", f"/reports/{sid}", "/trainer", "/trainer/reports", "/login"):
+    pages = ("/", "/reports", f"/reports/{sid}", "/trainer", "/trainer/reports", "/login", "/kb/search?q=尺码")
+    for path in pages:
         html = c.get(path).text
         for tag in re.findall(r"<script\b[^>]*>", html):
             assert "src=" in tag or 'type="application/json"' in tag, (path, tag)

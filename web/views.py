@@ -1,8 +1,9 @@
 """Rendering: the Jinja environment, the template context, filters, and display names of values.
 
-Templates rely on Jinja's autoescaping for every value; nothing here marks text as safe. Data handed to
-JavaScript (charts) goes through ``tojson`` inside a ``<script type="application/json">`` block, which escapes
-``<``, ``>``, ``&`` and quotes.
+Templates rely on Jinja's autoescaping for every value. The one filter that returns markup is ``passage``:
+a knowledge passage's Markdown, rendered and then sanitised by :mod:`web.markup`. Data handed to JavaScript
+(charts) goes through ``tojson`` inside a ``<script type="application/json">`` block, which escapes ``<``,
+``>``, ``&`` and quotes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from web import i18n
 from web.auth import cookie, optional_viewer
+from web.markup import passage_html
 from web.security import CSRF_FIELD
 from web.services import services
 
@@ -156,7 +158,7 @@ def register_filters(env: jinja2.Environment, gettext: Callable[[str], str]) -> 
         key = str(getattr(value, "value", value) or "")
         return gettext(LABELS[key]) if key in LABELS else key
 
-    env.filters.update(fmt_time=fmt_time, iso=iso, seconds=seconds, score=score, label=label)
+    env.filters.update(fmt_time=fmt_time, iso=iso, seconds=seconds, score=score, label=label, passage=passage_html)
     env.globals["elapsed_ms"] = elapsed_ms
 
 

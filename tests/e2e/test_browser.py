@@ -291,3 +291,51 @@ def test_streamed_text_grows_then_the_committed_turn_replaces_it(server: str, br
     assert page.locator("#log img").count() == 0
     assert not errors, errors
     ctx.close()
+
+
+def _check_size_charts(page, results: str, width: int) -> None:  # type: ignore[no-untyped-def]
+    """A rendered size chart: a real table with header cells and rows, no Markdown left over, and a chart wider
+    than its passage scrolls inside the passage while the page itself never scrolls sideways."""
+    table = page.locator(f"{results} .passage table").first
+    table.wait_for(timeout=30_000)
+    assert "尺码" in table.locator("thead th").all_inner_texts()
+    assert table.locator("tbody tr").count() >= 3
+    assert table.evaluate("t => getComputedStyle(t).display") == "table"
+    text = page.inner_text(results)
+    assert "|---" not in text and "| S |" not in text and "**" not in text
+    assert page.locator(f"{results} strong").count() > 0  # **bold** became bold
+    for box in page.locator(f"{results} .table-scroll").all():
+        inside = box.evaluate(
+            "b => { const p = b.closest('.passage-text').getBoundingClientRect(), r = b.getBoundingClientRect();"
+            " return r.left >= p.left - 1 && r.right <= p.right + 1; }"
+        )
+        assert inside, "a table sticks out of its passage"
+        assert box.evaluate("b => getComputedStyle(b).overflowX") == "auto"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
+
+
+@pytest.mark.parametrize(("width", "height", "name"), [(1280, 900, "desktop"), (390, 844, "phone")])
+def test_knowledge_passages_show_size_charts_as_tables(  # type: ignore[no-untyped-def]
+    server: str, browser, width: int, height: int, name: str
+) -> None:
+    """The knowledge panel beside the chat and the knowledge page render a size chart as a table, on a desktop
+    and on a phone."""
+    ctx = browser.new_context(
+        viewport={"width": width, "height": height}, locale="zh-CN", is_mobile=width < 500, bypass_csp=True
+    )
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    login(page, server, "ajie")
+    page.locator("article[data-scenario='presale-dress-mother-between-sizes'] button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/chat/"))
+    page.fill("#kb-q", "腰围对照表")
+    _check_size_charts(page, "#kb-results", width)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("aside.kb").screenshot(path=str(ARTIFACTS / f"14-kb-panel-size-chart-{name}.png"))
+    page.goto(server + "/kb/search?q=腰围对照表")
+    _check_size_charts(page, ".kb-results", width)
+    shot(page, f"15-kb-page-size-chart-{name}")
+    assert not errors, errors
+    ctx.close()
