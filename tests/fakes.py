@@ -184,10 +184,16 @@ def web_settings(tmp_path: Path, scenario_dir: Path) -> Settings:
 
 
 def fake_engine(
-    settings: Settings, knowledge: Any, customer_factory: Callable[[Scenario], Any] = FakeCustomer, **kw: Any
+    settings: Settings,
+    knowledge: Any,
+    customer_factory: Callable[[Scenario], Any] = FakeCustomer,
+    *,
+    grader: Any = None,
+    **kw: Any,
 ) -> Engine:
-    """An engine of fakes: the customer, the grader and the knowledge search (``kw`` passes on to :class:`Engine`)."""
-    return Engine(settings, customers=customer_factory, grader=FakeGrader(), knowledge=knowledge, **kw)
+    """An engine of fakes: the customer, the grader (default :class:`FakeGrader`) and the knowledge search (``kw``
+    passes on to :class:`Engine`)."""
+    return Engine(settings, customers=customer_factory, grader=grader or FakeGrader(), knowledge=knowledge, **kw)
 
 
 def make_app(settings: Settings, knowledge: Any, customer_factory: Callable[[Scenario], Any] = FakeCustomer) -> Any:

@@ -6,7 +6,6 @@ knowledge page (the same search without htmx) and the report card (the passage a
 and a knowledge finding's source).
 """
 
-# ruff: noqa: F811 - pytest fixtures imported from test_web_fakes are redefined as parameters
 from __future__ import annotations
 
 import re
@@ -14,18 +13,19 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from test_web_fakes import (  # noqa: F401 - fixtures
-    FakeCustomer,
-    FakeGrade,
-    login,
-    say,
-    scenario_dir,
-    settings,
-    start,
-)
+from fakes import FakeGrader, fake_engine, login, say, start
 
+from simulator.grading.result import (
+    CriterionResult,
+    DimensionScore,
+    Finding,
+    Grade,
+    QuestionEvidence,
+    Source,
+    Suggestion,
+)
 from simulator.knowledge.passage import Passage
-from simulator.scenario.model import Scenario
+from simulator.scenario.model import Dimension, Scenario
 from simulator.settings import Settings
 from simulator.store.users import create_user, password_hasher
 from simulator.transcript import Transcript
@@ -119,43 +119,27 @@ class HostileKnowledge:
         ][:k]
 
 
-class KnowledgeGrade(FakeGrade):
+class KnowledgeGrader(FakeGrader):
     """A grade whose report shows knowledge passages: the answer to the opening question and a knowledge
     finding whose source is a passage — both hostile."""
 
-    def to_dict(self) -> dict[str, Any]:
-        d = super().to_dict()
-        finding = {
-            "dimension": "knowledge",
-            "criterion": "kb-contradiction",
-            "points": 6.0,
-            "message": "尺码说错了",
-            "turn": 1,
-            "evidence": "",
-            "span": None,
-            "source": {"kind": "passage", "id": "evil/doc#1", "text": SIZE_CHART + "\n\n" + HOSTILE_TEXT},
-            "suggestion": {"text": "M 码", "source": "passage:qinghe/size/pants#1"},
-            "red_line": None,
-        }
-        d["dimensions"]["knowledge"] = {
-            "score": 70.0,
-            "criteria": [{"id": "kb", "title": "知识", "findings": [finding]}],
-        }
-        d["questions"] = [
-            {
-                "turn": 0,
-                "question": "腰围68穿什么码",
-                "passage_id": "evil/doc#1",
-                "passage_text": SIZE_CHART + "\n\n" + HOSTILE_TEXT,
-                "doc_id": "evil/doc",
-                "score": 0.9,
-            }
+    def grade(self, transcript: Transcript, scenario: Scenario | None = None, variables: Any = None) -> Grade:
+        g = super().grade(transcript, scenario, variables)
+        finding = Finding(
+            Dimension.KNOWLEDGE,
+            "kb-contradiction",
+            6.0,
+            "尺码说错了",
+            turn=1,
+            source=Source("passage", "evil/doc#1", SIZE_CHART + "\n\n" + HOSTILE_TEXT),
+            suggestion=Suggestion("M 码", "passage:qinghe/size/pants#1"),
+        )
+        k = Dimension.KNOWLEDGE
+        g.dimensions[k] = DimensionScore(k, [CriterionResult(k, "kb", "知识", 20, 14, findings=[finding])], 25)
+        g.questions = [
+            QuestionEvidence(0, "腰围68穿什么码", "evil/doc#1", SIZE_CHART + "\n\n" + HOSTILE_TEXT, "evil/doc", 0.9)
         ]
-        return d
-
-
-def knowledge_grade(transcript: Transcript, scenario: Scenario) -> KnowledgeGrade:
-    return KnowledgeGrade(transcript)
+        return g
 
 
 @pytest.fixture
@@ -163,18 +147,15 @@ def app(settings: Settings):
     hasher = password_hasher(fast=True)
     application = create_app(
         settings,
-        customer_factory=FakeCustomer,
-        grade=knowledge_grade,
-        grader_version="fake-1",
-        retriever=HostileKnowledge(),
+        engine=fake_engine(settings, HostileKnowledge(), grader=KnowledgeGrader()),
         hasher=hasher,
         limiter=RateLimiter(burst=30, per_second=100),
     )
-    with application.state.services.db.write() as s:
+    with application.state.services.engine.store.write() as s:
         create_user(s, hasher, "xiaoman", "demo1234", role="trainee", display_name="小满")
         create_user(s, hasher, "laowang", "demo1234", role="trainer", display_name="老王")
     yield application
-    application.state.services.db.dispose()
+    application.state.services.engine.store.dispose()
 
 
 def assert_size_chart_is_a_table(html: str) -> None:
