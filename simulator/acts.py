@@ -27,7 +27,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simulator.embedding.base import Embedder
-from simulator.scenario.model import VAR_RE, Act, EndConditions, RequiredFact, Scenario, Trigger
+from simulator.scenario.base import VAR_RE
+from simulator.scenario.beats import EndConditions, Trigger
+from simulator.scenario.expectations import RequiredFact
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Act
 from simulator.text import char_bigrams, count_cjk, dice, normalise_text
 
 

@@ -30,7 +30,8 @@ from simulator.errors import NotFound
 from simulator.knowledge.lazy import LazyKnowledge
 from simulator.knowledge.passage import Retriever
 from simulator.scenario.catalogue import Catalogue
-from simulator.scenario.model import Outcome, Scenario
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Outcome
 from simulator.session import Clock, Session, SessionKind, SessionNotReady, SessionStatus, play_replies, utc_now
 from simulator.settings import Settings
 from simulator.transcript import Transcript

@@ -7,6 +7,7 @@ wrong, where (``path:line:col`` for files) and how to fix it. Code that shows er
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,3 +78,9 @@ def display_path(path: Path | str) -> str:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(p)
+
+
+def suggest(word: str, candidates: list[str] | tuple[str, ...]) -> str:
+    """`` — did you mean 'x'?`` for the closest candidate, or an empty string."""
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""

@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from simulator.customer.base import Customer, CustomerResponse, TurnContext
 from simulator.customer.state import CustomerState
 from simulator.errors import SimulatorError
-from simulator.scenario.model import Locale, Outcome, ReferenceTrainee, Scenario
+from simulator.scenario.model import ReferenceTrainee, Scenario
+from simulator.scenario.vocabulary import Locale, Outcome
 from simulator.transcript import Transcript
 from simulator.turn import Speaker, Turn, TurnKind
 

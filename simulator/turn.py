@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from simulator.scenario.model import Act, Mood
+from simulator.scenario.vocabulary import Act, Mood
 
 MAX_TURN_CHARS = 20_000
 

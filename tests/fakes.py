@@ -20,7 +20,8 @@ from simulator.customer.base import CustomerMessage, CustomerResponse, TurnConte
 from simulator.engine import Engine
 from simulator.grading.result import CriterionResult, DimensionScore, Finding, Grade, Source, Suggestion, unscored
 from simulator.knowledge.passage import Passage
-from simulator.scenario.model import Dimension, Outcome, Scenario
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Dimension, Outcome
 from simulator.session import Session
 from simulator.settings import Settings
 from simulator.store.users import create_user, password_hasher

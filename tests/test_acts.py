@@ -6,7 +6,9 @@ import pytest
 
 from simulator.acts import ActDetector, DetectContext, is_curt
 from simulator.embedding import FakeEmbedder
-from simulator.scenario.model import Act, Scenario, Trigger
+from simulator.scenario.beats import Trigger
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Act
 from simulator.text import normalise_text
 
 SCENARIO = Scenario.model_validate(

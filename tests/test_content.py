@@ -9,7 +9,7 @@ import pytest
 
 from simulator.knowledge.documents import load_documents
 from simulator.scenario.loader import load_scenarios
-from simulator.scenario.model import Category, Difficulty, Locale, ScriptCategory
+from simulator.scenario.vocabulary import Category, Difficulty, Locale, ScriptCategory
 
 REPO = Path(__file__).resolve().parent.parent
 

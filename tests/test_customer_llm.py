@@ -13,7 +13,7 @@ from simulator.customer.llm import ReplyStream
 from simulator.customer.prompt import SUFFIX_MARK, parse_control, system_prompt
 from simulator.llm import ChatMessage, FakeChatModel, LLMError
 from simulator.scenario import load_scenario
-from simulator.scenario.model import Outcome
+from simulator.scenario.vocabulary import Outcome
 from simulator.session import Session
 from simulator.settings import Settings
 from simulator.turn import Speaker, TurnKind, TurnSource

@@ -10,7 +10,8 @@ import pytest
 from simulator.customer import ScriptedCustomer
 from simulator.customer.scripted import pick
 from simulator.scenario import load_scenarios
-from simulator.scenario.model import Act, Mood, Outcome, Scenario
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Act, Mood, Outcome
 from simulator.session import play_reference, play_replies
 from simulator.turn import Speaker, TurnKind
 

@@ -119,7 +119,7 @@ def test_paraphrase_with_the_numbers_earns_the_fact(grader: Grader, scenario) ->
 
 
 def test_authority_exceeded_is_a_red_line_but_asking_the_lead_is_not(grader: Grader) -> None:
-    from simulator.scenario.model import Authority
+    from simulator.scenario.expectations import Authority
 
     scenario = load_scenario(SCENARIO)
     scenario.expectations.authority = Authority(max_compensation_yuan=20)

@@ -10,7 +10,7 @@ import pytest
 from simulator.customer import ScriptedCustomer
 from simulator.errors import SimulatorError
 from simulator.scenario import load_scenario
-from simulator.scenario.model import Outcome
+from simulator.scenario.vocabulary import Outcome
 from simulator.session import (
     AwaitingAnswer,
     EmptyReply,

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from simulator.customer.state import CustomerState
 from simulator.errors import NotFound
-from simulator.scenario.model import Outcome
+from simulator.scenario.vocabulary import Outcome
 from simulator.session import Session, SessionStatus
 from simulator.store import Base, Database, migrate, open_database
 from simulator.store.assignments import assignments_for, create_assignment

@@ -25,7 +25,8 @@ from simulator.grading.result import (
     Suggestion,
 )
 from simulator.knowledge.passage import Passage
-from simulator.scenario.model import Dimension, Scenario
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Dimension
 from simulator.settings import Settings
 from simulator.store.users import create_user, password_hasher
 from simulator.transcript import Transcript

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from simulator.customer.state import CustomerState
-from simulator.scenario.model import Act, Outcome, Scenario
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Act, Outcome
 from simulator.turn import Turn, TurnSource, Usage
 
 

@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from simulator.acts import similarity, substitute
 from simulator.customer.prompt import Control
 from simulator.customer.scripted import Plan
-from simulator.scenario.model import Act, Locale, Outcome, Scenario
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Act, Locale, Outcome
 from simulator.text import has_cjk, normalise_text
 from simulator.turn import Speaker, Turn
 

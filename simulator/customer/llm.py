@@ -24,7 +24,8 @@ from simulator.customer.guards import clean_reply, scenario_numbers, violations
 from simulator.customer.prompt import Control, ParseError, build_messages, parse_control
 from simulator.customer.scripted import MOOD_MAX, MOOD_MIN, Plan, ScriptedCustomer
 from simulator.llm.base import ChatMessage, ChatModel, LLMError
-from simulator.scenario.model import Locale, Outcome, Scenario
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Locale, Outcome
 from simulator.turn import TurnSource, Usage
 
 NOTICE = {

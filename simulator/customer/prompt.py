@@ -21,7 +21,9 @@ from simulator.acts import substitute
 from simulator.customer.scripted import Plan
 from simulator.customer.state import CustomerState
 from simulator.llm.base import ChatMessage
-from simulator.scenario.model import Locale, Mood, Outcome, Scenario, Trigger
+from simulator.scenario.beats import Trigger
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Locale, Mood, Outcome
 from simulator.turn import Speaker, Turn, TurnKind
 
 SUFFIX_MARK = "\n\n[customer-note]\n"

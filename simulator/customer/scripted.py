@@ -26,7 +26,10 @@ from dataclasses import dataclass, field
 from simulator.acts import ActDetector, DetectContext, substitute
 from simulator.customer.base import CustomerMessage, CustomerResponse, TurnContext
 from simulator.customer.state import CustomerState
-from simulator.scenario.model import Act, Beat, KnownFact, Locale, Outcome, Reaction, Scenario
+from simulator.scenario.beats import Beat
+from simulator.scenario.model import Scenario
+from simulator.scenario.persona import KnownFact, Reaction
+from simulator.scenario.vocabulary import Act, Locale, Outcome
 from simulator.text import normalise_text
 from simulator.turn import Speaker, TurnSource
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from simulator.scenario.model import Mood, Scenario
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Mood
 
 
 class CustomerState(BaseModel):

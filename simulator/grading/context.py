@@ -23,7 +23,9 @@ from simulator.grading.messages import say
 from simulator.grading.result import QuestionEvidence, Suggestion
 from simulator.knowledge.passage import Passage, Retriever
 from simulator.knowledge.tokens import EN_STOP_WORDS
-from simulator.scenario.model import Act, Scenario, Step
+from simulator.scenario.expectations import Step
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Act
 from simulator.text import CJK_RUN, char_bigrams, dice, normalise_text
 from simulator.transcript import Transcript
 

@@ -27,7 +27,9 @@ from simulator.grading.scorer import Scorer
 from simulator.grading.service import ServiceScorer, metrics
 from simulator.grading.technique import TechniqueScorer
 from simulator.knowledge.passage import Retriever
-from simulator.scenario.model import Dimension, Scenario, Weights
+from simulator.scenario.expectations import Weights
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Dimension
 from simulator.settings import Settings
 from simulator.text import count_cjk
 from simulator.transcript import Transcript

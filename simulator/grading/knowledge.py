@@ -19,7 +19,8 @@ from simulator.grading.context import FACT_KINDS, GradingContext
 from simulator.grading.result import CriterionResult, Finding, Source, Suggestion, deduct, unscored
 from simulator.grading.scorer import evidence_finding
 from simulator.knowledge.passage import Passage
-from simulator.scenario.model import Dimension, RequiredFact
+from simulator.scenario.expectations import RequiredFact
+from simulator.scenario.vocabulary import Dimension
 from simulator.text import normalise_text
 
 D = Dimension.KNOWLEDGE

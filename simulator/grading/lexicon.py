@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simulator.errors import Problem, ValidationFailed
-from simulator.scenario.model import RedLineKind
+from simulator.scenario.vocabulary import RedLineKind
 from simulator.scenario.yamlsource import read_yaml
 
 EXCEPT_WINDOW = 8  # characters either side of a hit that an ``except`` pattern may look at

@@ -13,7 +13,8 @@ from simulator.grading.context import GradingContext, performs_step
 from simulator.grading.lexicon import Hit
 from simulator.grading.result import CriterionResult, Finding, Source, deduct, unscored
 from simulator.grading.scorer import evidence_finding
-from simulator.scenario.model import Act, Authority, Category, Dimension, Step
+from simulator.scenario.expectations import Authority, Step
+from simulator.scenario.vocabulary import Act, Category, Dimension
 
 D = Dimension.PROCESS
 AUTHORITY_POINTS = 25.0

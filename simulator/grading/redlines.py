@@ -13,7 +13,7 @@ from simulator.grading.context import GradingContext
 from simulator.grading.lexicon import Hit, LexiconRedLine, compile_entry
 from simulator.grading.result import Finding, Source
 from simulator.grading.scorer import evidence_finding
-from simulator.scenario.model import Dimension, RedLineKind
+from simulator.scenario.vocabulary import Dimension, RedLineKind
 
 _KIND_DIMENSION = {
     RedLineKind.ABUSE: Dimension.SERVICE,

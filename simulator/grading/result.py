@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from simulator.scenario.model import Dimension
+from simulator.scenario.vocabulary import Dimension
 
 DIMENSIONS: tuple[Dimension, ...] = (Dimension.SERVICE, Dimension.TECHNIQUE, Dimension.KNOWLEDGE, Dimension.PROCESS)
 

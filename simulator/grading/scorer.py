@@ -7,7 +7,7 @@ from typing import Protocol
 from simulator.grading.context import GradingContext
 from simulator.grading.lexicon import CompiledRule, Hit
 from simulator.grading.result import CriterionResult, Finding, Source
-from simulator.scenario.model import Dimension
+from simulator.scenario.vocabulary import Dimension
 
 
 class Scorer(Protocol):

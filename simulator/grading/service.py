@@ -10,7 +10,7 @@ from simulator.grading.context import GradingContext
 from simulator.grading.lexicon import Hit
 from simulator.grading.result import CriterionResult, Finding, Source, deduct, unscored
 from simulator.grading.scorer import evidence_finding, rule_hits, rule_source
-from simulator.scenario.model import Act, Dimension
+from simulator.scenario.vocabulary import Act, Dimension
 
 D = Dimension.SERVICE
 # Emoticon codes (#E-s57), emoji, punctuation and spaces carry no words.

@@ -13,7 +13,7 @@ from simulator.acts import meaningful_length
 from simulator.grading.context import GradingContext
 from simulator.grading.result import CriterionResult, Finding, Source, deduct, unscored
 from simulator.grading.scorer import evidence_finding, rule_hits, rule_source
-from simulator.scenario.model import Act, Category, Dimension, Outcome, Technique
+from simulator.scenario.vocabulary import Act, Category, Dimension, Outcome, Technique
 
 D = Dimension.TECHNIQUE
 _NEGATED_BEFORE = re.compile(r"不能|无法|不敢|没法|没办法|不一定|不是|\b(can't|cannot|can not|won't|not)\b", re.I)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from simulator.errors import Problem, display_path
-from simulator.scenario.model import Tier, suggest
+from simulator.errors import Problem, display_path, suggest
+from simulator.scenario.vocabulary import Tier
 from simulator.scenario.yamlsource import read_yaml
 from simulator.text import count_cjk
 

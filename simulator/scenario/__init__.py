@@ -1,5 +1,6 @@
 """Scenario files: the pydantic model, the loader with file:line:col errors, and the JSON Schema export."""
 
+from simulator.scenario.beats import Beat, Trigger
 from simulator.scenario.loader import (
     LoadedScenario,
     ScenarioSet,
@@ -7,7 +8,8 @@ from simulator.scenario.loader import (
     load_scenario_file,
     load_scenarios,
 )
-from simulator.scenario.model import Act, Beat, Dimension, Mood, Outcome, Scenario, Trigger
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Act, Dimension, Mood, Outcome
 
 __all__ = [
     "Act",

@@ -19,7 +19,8 @@ from pathlib import Path
 from simulator.errors import NotFound, Problem, ValidationFailed, display_path
 from simulator.knowledge.documents import load_documents
 from simulator.scenario.loader import SCENARIO_SUFFIXES, ScenarioSet, find_scenario, load_scenario_file, load_scenarios
-from simulator.scenario.model import Difficulty, Scenario
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Difficulty
 from simulator.settings import Settings
 
 DIFFICULTY_ORDER = {d.value: i for i, d in enumerate(Difficulty)}

@@ -22,8 +22,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from simulator.errors import NotFound, Problem, ValidationFailed, display_path
-from simulator.scenario.model import Scenario, internal_problems, playability_problems, suggest
+from simulator.errors import NotFound, Problem, ValidationFailed, display_path, suggest
+from simulator.scenario.consistency import internal_problems, playability_problems
+from simulator.scenario.model import Scenario
 from simulator.scenario.yamlsource import Loc, YamlDocument, kind_name, read_yaml
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")

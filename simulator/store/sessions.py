@@ -24,7 +24,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from simulator.customer.state import CustomerState
-from simulator.scenario.model import Act, Locale, Mood, Outcome
+from simulator.scenario.vocabulary import Act, Locale, Mood, Outcome
 from simulator.session import Session as Conversation
 from simulator.session import SessionKind, SessionStatus, as_utc
 from simulator.store.schema import Base, JsonType, clean_text, new_uuid, utcnow

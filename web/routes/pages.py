@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from simulator.errors import NotFound
-from simulator.scenario.model import Category, Difficulty, Technique
+from simulator.scenario.vocabulary import Category, Difficulty, Technique
 from simulator.session import SessionKind, SessionStatus
 from simulator.store.assignments import assignments_for
 from simulator.store.grades import get_grade, list_sessions
