@@ -88,7 +88,7 @@ def test_migrations_down_to_empty_and_up_again(db: Database) -> None:
     migrate(db)  # from empty to head
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-    assert current_revision(db) == "0002"
+    assert current_revision(db) == "0003"
 
 
 def test_migrate_is_idempotent_and_configured(db: Database) -> None:
@@ -317,3 +317,19 @@ def test_migration_0002_keeps_conversations_stored_before_it(db: Database) -> No
         row, session = load_session(s, "s1")  # type: ignore[misc]
     assert row.customer_state == state and row.answered_seq == 3 and row.customer == "scripted"
     assert session.state.mood == -1 and session.awaiting_answer and session.turns[-1].at == 30.0
+
+
+def test_groups_hold_people_once_and_know_their_trainer(db: Database, hasher) -> None:
+    from simulator.store.groups import GroupError, add_members, create_group, groups_led_by, members
+
+    trainer, a, b = _user(db, hasher, "laowang"), _user(db, hasher, "ajie"), _user(db, hasher, "xiaoman")
+    with db.write() as s:
+        g = create_group(s, " 2026-12 新人班 ", trainer_id=trainer)
+        assert add_members(s, g.id, [a, b, a]) == 2 and add_members(s, g.id, [b]) == 0
+    with db.read() as s:
+        assert [u.username for u in members(s, g.id)] == ["ajie", "xiaoman"]
+        assert [x.name for x in groups_led_by(s, trainer)] == ["2026-12 新人班"]
+    with db.write() as s, pytest.raises(GroupError, match="exists already"):
+        create_group(s, "2026-12 新人班")
+    with db.write() as s, pytest.raises(GroupError, match="needs a name"):
+        create_group(s, "  ")
