@@ -48,12 +48,13 @@ from report_card_metrics import (
     paraphrase_summary,
 )
 
-from simulator.grading import Grader
+from simulator.engine import Engine, GradesTranscripts
 from simulator.grading.result import Grade
 from simulator.scenario.loader import load_scenarios
 from simulator.scenario.model import Scenario
 from simulator.settings import Settings
-from simulator.transcript import Transcript, Turn
+from simulator.transcript import Transcript
+from simulator.turn import Turn
 
 TARGET_PRECISION = 0.95
 TARGET_RECALL = 0.90
@@ -71,22 +72,24 @@ def make_transcript(item: Item, reply: str | None = None) -> Transcript:
     )
 
 
-def offline_grader(settings: Settings) -> Grader:
+def offline_grader(settings: Settings) -> GradesTranscripts:
     """What `simulator check` uses: rules and the act detector, no embedder, no knowledge base."""
-    return Grader(settings)
+    return Engine(settings, embeddings=False, knowledge_index=False).grader()
 
 
-def kb_grader(settings: Settings, data_dir: Path) -> tuple[Grader, float]:
-    """The real embedder and the knowledge base built from ``settings.knowledge_dir`` into ``data_dir``."""
+def kb_grader(settings: Settings, data_dir: Path) -> tuple[GradesTranscripts, float]:
+    """What the web app grades with: the real embedder and the knowledge base built from
+    ``settings.knowledge_dir`` into ``data_dir``."""
     from simulator.knowledge.base import KnowledgeBase
 
     settings = settings.model_copy(update={"data_dir": data_dir})
     t0 = time.perf_counter()
-    kb = KnowledgeBase.open(settings)
+    engine = Engine(settings)
+    kb = KnowledgeBase.open(settings, embedder=engine.embedder())
     report = kb.build([settings.knowledge_dir])
     if report.errors:
         raise SystemExit("knowledge base build failed: " + "; ".join(p.format() for p in report.errors))
-    return Grader(settings, retriever=kb, embedder=kb.embedder), time.perf_counter() - t0
+    return engine.grader(), time.perf_counter() - t0
 
 
 # --- grading and matching ------------------------------------------------------------------------------------
@@ -143,7 +146,7 @@ def verdict_of(grade: Grade) -> str:
 
 
 def grade_all(
-    grader: Grader, gold: GoldSet, scenarios: dict[str, Scenario]
+    grader: GradesTranscripts, gold: GoldSet, scenarios: dict[str, Scenario]
 ) -> tuple[dict[str, Graded], dict[str, str]]:
     """Grade and match every item. An item the grader crashes on is reported (id → error) and counted as
     finding none of its faults; the benchmark itself carries on."""

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulator.scenario.model import Act, RedLineKind, Scenario
+from simulator.scenario.model import Scenario
+from simulator.scenario.vocabulary import Act, RedLineKind
 
 # Generic criteria (any scenario) → classes, most likely first.
 CRITERION_CLASSES: dict[str, tuple[str, ...]] = {
