@@ -12,111 +12,15 @@ import re
 from dataclasses import dataclass
 
 from simulator.grading.lexicon import Lexicon
+from simulator.quantities import quantities, to_digits
 from simulator.text import char_bigrams, dice
 
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_CN_NUM_RE = re.compile(r"[零〇一二两三四五六七八九十百]+")
-
-# Unit spellings → canonical unit. Longer spellings first so 个工作日 wins over 天-less matches.
-_UNITS: list[tuple[str, str]] = [
-    ("个工作日", "workday"),
-    ("工作日", "workday"),
-    ("business days", "workday"),
-    ("business day", "workday"),
-    ("working days", "workday"),
-    ("个小时", "hour"),
-    ("小时", "hour"),
-    ("hours", "hour"),
-    ("hour", "hour"),
-    ("h", "hour"),
-    ("天", "day"),
-    ("日", "day"),
-    ("days", "day"),
-    ("day", "day"),
-    ("元", "yuan"),
-    ("块", "yuan"),
-    ("rmb", "yuan"),
-    ("公斤", "kg"),
-    ("kg", "kg"),
-    ("斤", "jin"),
-    ("厘米", "cm"),
-    ("cm", "cm"),
-    ("mm", "mm"),
-    ("%", "pct"),
-    ("％", "pct"),
-    ("percent", "pct"),
-    ("个月", "month"),
-    ("月", "month"),
-    ("months", "month"),
-    ("年", "year"),
-    ("years", "year"),
-    ("year", "year"),
-    ("周", "week"),
-    ("weeks", "week"),
-    ("星期", "week"),
-    ("分钟", "minute"),
-    ("minutes", "minute"),
-    ("次", "times"),
-    ("times", "times"),
-    ("g", "gram"),
-    ("克", "gram"),
-    ("km", "km"),
-    ("inches", "inch"),
-    ("折", "discount-tenth"),
-    ("件", "piece"),
-]
-_UNIT_ALT = "|".join(re.escape(u) for u, _ in sorted(_UNITS, key=lambda x: -len(x[0])))
-_UNIT_MAP = {u.lower(): c for u, c in _UNITS}
-_NUM = r"\d+(?:\.\d+)?"
-_CLAIM_RE = re.compile(
-    rf"(?P<cur>[¥￥$])?\s?(?P<lo>{_NUM})\s?(?:(?:[-–~〜至到]|to)\s?[¥￥$]?\s?(?P<hi>{_NUM}))?\s?(?P<unit>{_UNIT_ALT})?"
-    r"(?![A-Za-z])",
-    re.IGNORECASE,
-)
 _CLAUSE_RE = re.compile(r"[，,。！!？?；;\n]|\s/\s|(?<=[a-z])\.\s")
 _UPPER_BEFORE = re.compile(r"(≤|<=|<|不超过|不高于|最多|至多|最高|上限|up to|max\.?|maximum|within)\s*$", re.I)
 _UPPER_AFTER = re.compile(r"\s*(以内|以下|之内|内|封顶|or less|max)", re.I)
 _LOWER_BEFORE = re.compile(r"(≥|>=|>|超过|高于|至少|最少|不低于|over|at least|more than)\s*$", re.I)
 _LOWER_AFTER = re.compile(r"\s*(以上|起|or more|\+)", re.I)
 _QUESTION_RE = re.compile(r"[?？]|吗|么|是否|多少")
-
-
-def cn_to_arabic(text: str) -> str:
-    """Replace Chinese numerals (七, 十五, 两百) with digits, keeping everything else.
-
-    The result may differ in length from the input; use it for matching numbers, not for evidence spans.
-    """
-
-    def conv(m: re.Match[str]) -> str:
-        s = m.group(0)
-        if "十" not in s and "百" not in s:
-            return "".join(str(_CN_DIGITS[ch]) for ch in s)
-        total, current = 0, 0
-        for ch in s:
-            if ch == "十":
-                total += (current or 1) * 10
-                current = 0
-            elif ch == "百":
-                total += (current or 1) * 100
-                current = 0
-            else:
-                current = _CN_DIGITS[ch]
-        return str(total + current)
-
-    return _CN_NUM_RE.sub(conv, text)
 
 
 @dataclass(frozen=True)
@@ -126,7 +30,8 @@ class Claim:
     Attributes:
         lo: The value (lower end for a range).
         hi: Upper end of a range (equal to ``lo`` for a single value).
-        unit: Canonical unit (day, workday, hour, yuan, pct …).
+        unit: The unit family (day, workday, hour, month, yuan, usd, pct …); values are in its base unit, so
+            "a week" and "7天" are the same claim.
         anchors: Lexicon anchor words in the same clause.
         text: The clause, as written (after numeral normalisation).
         number: The number as written.
@@ -156,31 +61,19 @@ def extract_claims(text: str, lexicon: Lexicon) -> list[Claim]:
     out: list[Claim] = []
     negation = lexicon.cue("negation")
     for raw_clause in clauses(text):
-        clause = cn_to_arabic(raw_clause)
+        clause = to_digits(raw_clause)
         anchors = frozenset(name for name, pat in lexicon.anchors if pat.search(clause))
         is_question = bool(_QUESTION_RE.search(raw_clause))
-        for m in _CLAIM_RE.finditer(clause):
-            unit_word = m.group("unit")
-            cur = m.group("cur")
-            unit = _UNIT_MAP.get(unit_word.lower()) if unit_word else None
-            if cur == "$":
-                unit = "usd"
-            elif cur and unit is None:
-                unit = "yuan"
-            if unit is None:
-                continue
-            lo = float(m.group("lo"))
-            hi = float(m.group("hi")) if m.group("hi") else lo
-            if hi < lo:
-                continue
+        for q in quantities(clause):
+            lo, hi = q.lo, q.hi
             # Bounds: "≤ ¥20", "不超过20元", "20元以内", "7天内" are ranges from 0; "100元以上" is open above.
-            before, after = clause[max(0, m.start() - 4) : m.start()], clause[m.end() : m.end() + 3]
+            before, after = clause[max(0, q.start - 4) : q.start], clause[q.end : q.end + 3]
             if _UPPER_BEFORE.search(before) or _UPPER_AFTER.match(after):
                 lo = 0.0
             elif _LOWER_BEFORE.search(before) or _LOWER_AFTER.match(after):
                 hi = float("inf")
-            negated = bool(negation.find(clause[: m.start()]))
-            out.append(Claim(lo, hi, unit, anchors, clause.strip(), m.group(0).strip(), not (is_question or negated)))
+            negated = bool(negation.find(clause[: q.start]))
+            out.append(Claim(lo, hi, q.unit, anchors, clause.strip(), q.number, not (is_question or negated)))
     return out
 
 

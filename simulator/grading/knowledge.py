@@ -14,11 +14,12 @@ from __future__ import annotations
 import re
 
 from simulator.acts import ActDetector, substitute
-from simulator.grading.claims import Claim, about_the_same, clauses, cn_to_arabic, contradictions, extract_claims
+from simulator.grading.claims import Claim, about_the_same, clauses, contradictions, extract_claims
 from simulator.grading.context import FACT_KINDS, GradingContext
 from simulator.grading.result import CriterionResult, Finding, Source, Suggestion, deduct, unscored
 from simulator.grading.scorer import evidence_finding
 from simulator.knowledge.passage import Passage
+from simulator.quantities import to_digits
 from simulator.scenario.expectations import RequiredFact
 from simulator.scenario.vocabulary import Dimension
 from simulator.text import normalise_text
@@ -34,7 +35,7 @@ _CODE = re.compile(r"\b[A-Z]{1,3}-?[A-Z]?\d{2,4}\b")
 def number_present(number: str, text: str) -> bool:
     """Whether ``number`` ("7", "M", "299") appears in ``text`` as a whole token (七 counts as 7)."""
     n = normalise_text(number).strip()
-    norm = normalise_text(cn_to_arabic(text))
+    norm = normalise_text(to_digits(text))
     if _SIZE.match(n):
         return re.search(rf"(?<![a-z]){re.escape(n)}(?![a-z])", norm) is not None
     return re.search(rf"(?<![\d.]){re.escape(n)}(?![\d]|\.\d)", norm) is not None
@@ -133,7 +134,7 @@ class KnowledgeScorer:
             normalise_text(substitute(n, ctx.variables)) for f in ctx.scenario.expectations.facts for n in f.numbers
         }
         customer = " ".join(ctx.texts[i] for i in ctx.customer_indices())
-        echoed = set(re.findall(r"\d+(?:\.\d+)?", cn_to_arabic(customer)))
+        echoed = set(re.findall(r"\d+(?:\.\d+)?", to_digits(customer)))
         echoed_sizes = {m.group(1) for m in _SIZE_IN.finditer(normalise_text(customer))}
         expected = extract_claims(statement, ctx.lexicon)
         units = {c.unit for c in expected}
@@ -164,7 +165,7 @@ class KnowledgeScorer:
         if ctx.retriever is None:
             return unscored(D, cid, title, KB_POINTS, "no knowledge base to compare with")
         customer_numbers = {
-            m for i in ctx.customer_indices() for m in re.findall(r"\d+(?:\.\d+)?", cn_to_arabic(ctx.texts[i]))
+            m for i in ctx.customer_indices() for m in re.findall(r"\d+(?:\.\d+)?", to_digits(ctx.texts[i]))
         }
         fact_claims = self._fact_claims(ctx)
         compared = 0

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 
-from simulator.grading.claims import clauses, cn_to_arabic
+from simulator.grading.claims import clauses
 from simulator.grading.context import GradingContext, performs_step
 from simulator.grading.lexicon import Hit
 from simulator.grading.result import CriterionResult, Finding, Source, deduct, unscored
 from simulator.grading.scorer import evidence_finding
+from simulator.quantities import Quantity, quantities, to_digits
 from simulator.scenario.expectations import Authority, Step
 from simulator.scenario.vocabulary import Act, Category, Dimension
 
@@ -23,7 +24,6 @@ VERIFY_POINTS = 20.0
 _TO_YOU = re.compile(
     r"(给|为|帮|送|补|返|赔|退|少收)(您|你)|(您|你)(可以)?(领|拿到|获得)|(offer|give|credit|refund) you", re.I
 )
-_AMOUNT = re.compile(r"(?:[¥￥]\s?(\d+(?:\.\d+)?))|(\d+(?:\.\d+)?)\s?(?:元|块)|\$\s?(\d+(?:\.\d+)?)")
 _KINDS = {
     "compensation": re.compile(r"补偿|赔|红包|返|补贴|credit|compensat|goodwill", re.I),
     "discount": re.compile(r"优惠|便宜|减|券|折|让利|discount|off\b", re.I),
@@ -36,16 +36,20 @@ _ORDER_GIVEN = re.compile(r"\d{8,}|订单号|order (number|no|#)|照片|图片|p
 def _amounts(text: str) -> list[tuple[float, str, str]]:
     """(amount, kind, clause) for every amount offered to the customer in ``text``."""
     out = []
-    for clause in clauses(cn_to_arabic(text)):
+    for clause in clauses(to_digits(text)):
         if _PUBLISHED.search(clause) or not _TO_YOU.search(clause):
             continue
         kinds = [k for k, pat in _KINDS.items() if pat.search(clause)]
         if not kinds:
             continue
-        for m in _AMOUNT.finditer(clause):
-            value = float(next(g for g in m.groups() if g))
-            out.append((value, kinds[0], clause.strip()))
+        for q in money(clause):
+            out.append((q.hi, kinds[0], clause.strip()))
     return out
+
+
+def money(text: str) -> list[Quantity]:
+    """Amounts of money in ``text`` (in digit form): yuan or dollars, however written."""
+    return [q for q in quantities(text) if q.unit in ("yuan", "usd")]
 
 
 def _limit(authority: Authority, kind: str) -> float:
@@ -193,11 +197,10 @@ class ProcessScorer:
         auth = ctx.scenario.expectations.authority
         demands = []
         for i in ctx.customer_indices():
-            for clause in clauses(cn_to_arabic(ctx.texts[i])):
+            for clause in clauses(to_digits(ctx.texts[i])):
                 kinds = [k for k, pat in _KINDS.items() if pat.search(clause)]
-                for m in _AMOUNT.finditer(clause):
-                    value = float(next(g for g in m.groups() if g))
-                    if kinds and value > _limit(auth, kinds[0]):
+                for q in money(clause):
+                    if kinds and q.hi > _limit(auth, kinds[0]):
                         demands.append(i)
         if not demands:
             return unscored(
