@@ -220,14 +220,14 @@ class Session(BaseModel):
         """What the grader reads: the chat messages with their times, the scenario and the outcome.
 
         Args:
-            complete: Whether the conversation ran to its end (closing is judged); default: it ended and was
-                not abandoned.
+            complete: Whether the conversation ran to its end, so what was never done counts (default: it has
+                ended — given up or not; a conversation still going is cut off).
         """
         return Transcript(
             id=self.id,
             turns=self.messages(),
             scenario=self.scenario_id,
-            complete=self.status is SessionStatus.FINISHED if complete is None else complete,
+            complete=self.ended if complete is None else complete,
             outcome=self.outcome.value if self.outcome is not None else None,
         )
 

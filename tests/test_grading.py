@@ -9,7 +9,7 @@ import pytest
 from fakes import FakeRetriever, chat, interleave, passage
 
 from simulator.errors import ValidationFailed
-from simulator.grading import Grader, load_lexicon
+from simulator.grading import Grade, Grader, load_lexicon
 from simulator.knowledge.passage import Passage
 from simulator.scenario.loader import load_scenario
 from simulator.settings import Settings
@@ -255,3 +255,11 @@ def test_the_grader_prepares_every_customer_message_in_one_batch() -> None:
     retriever = Preparing([RETURNS, COMP, SCRIPT])
     Grader(Settings(), retriever=retriever).grade(chat("这个能退货吗？", "亲，可以的", "运费谁出？", "我们出哦"))
     assert len(retriever.prepared) == 1 and {"这个能退货吗？", "运费谁出？"} <= set(retriever.prepared[0])
+
+
+def test_a_conversation_given_up_after_one_reply_is_unscored_not_66(grader: Grader) -> None:
+    one = grader.grade(chat("在吗？这件165穿什么码？", "在", outcome="abandoned"))
+    assert one.overall is None and one.passed is None and "1" in (one.unscored_reason or "")
+    assert Grade.from_dict(one.to_dict()).unscored_reason == one.unscored_reason
+    two = grader.grade(chat("在吗？这件165穿什么码？", "您好亲～", "？？", "请问您体重多少呀", outcome="abandoned"))
+    assert two.overall is not None and two.unscored_reason is None

@@ -159,7 +159,7 @@ def test_order_of_calls_is_enforced() -> None:
     gave_up = Session.create(SCENARIO, seed=1)
     gave_up.start(CUSTOMER)
     gave_up.end(reason="abandoned", abandoned=True)
-    assert gave_up.status is SessionStatus.ABANDONED and not gave_up.transcript().complete
+    assert gave_up.status is SessionStatus.ABANDONED and gave_up.transcript().complete, "giving up ends it"
 
 
 def test_explicit_times_and_naive_datetimes_are_utc() -> None:

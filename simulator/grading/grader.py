@@ -29,7 +29,7 @@ from simulator.grading.technique import TechniqueScorer
 from simulator.knowledge.passage import Retriever
 from simulator.scenario.expectations import Weights
 from simulator.scenario.model import Scenario
-from simulator.scenario.vocabulary import Dimension
+from simulator.scenario.vocabulary import Dimension, Outcome
 from simulator.settings import Settings
 from simulator.text import count_cjk
 from simulator.transcript import Transcript
@@ -162,6 +162,7 @@ class Grader:
             for lo, hi in spans
         ]
         return Grade(
+            unscored_reason=_too_little(ctx),
             transcript_id=transcript.id,
             scenario_id=scenario.id if scenario else transcript.scenario,
             dimensions=dims,
@@ -193,6 +194,18 @@ class Grader:
                 )
                 out.append(deduct(d, "red-line", "红线 red lines", RED_LINE_POINTS, [marker]))
         return out
+
+
+MIN_REPLIES_WHEN_ABANDONED = 2
+
+
+def _too_little(ctx: GradingContext) -> str | None:
+    """Why the whole conversation cannot be graded, if it cannot: given up after fewer than two replies is too
+    little to judge anyone on (an exam fails such an attempt; practice leaves it unscored)."""
+    replies = len(ctx.agent_indices())
+    if ctx.transcript.outcome == Outcome.ABANDONED.value and replies < MIN_REPLIES_WHEN_ABANDONED:
+        return ctx.say("unscored.abandoned", replies=replies)
+    return None
 
 
 def _guess_locale(transcript: Transcript) -> str:

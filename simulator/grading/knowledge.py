@@ -16,7 +16,7 @@ import re
 from simulator.acts import ActDetector, substitute
 from simulator.grading.claims import Claim, about_the_same, clauses, contradictions, extract_claims
 from simulator.grading.context import FACT_KINDS, GradingContext
-from simulator.grading.result import CriterionResult, Finding, Source, Suggestion, deduct, unscored
+from simulator.grading.result import CUT_OFF, CriterionResult, Finding, Source, Suggestion, deduct, unscored
 from simulator.grading.scorer import evidence_finding
 from simulator.knowledge.passage import Passage
 from simulator.quantities import to_digits
@@ -107,6 +107,8 @@ class KnowledgeScorer:
             return deduct(D, fact.id, title, fact.points, [f])
         if stated:
             return deduct(D, fact.id, title, fact.points, [])
+        if not ctx.transcript.complete:
+            return unscored(D, fact.id, title, fact.points, CUT_OFF)
         message = ctx.say("fact.missing-numbers", numbers=", ".join(numbers)) if numbers else ctx.say("fact.missing")
         f = Finding(D, fact.id, fact.points, message, source=source, suggestion=suggestion)
         return deduct(D, fact.id, title, fact.points, [f])

@@ -176,6 +176,10 @@ CATALOGUE: dict[str, Text] = {
     "red-line": Text("红线：{description}", "Red line: {description}"),
     "red-line.phone": Text("红线：发送了顾客未提供的手机号", "Red line: sent a phone number the customer never gave"),
     "red-line.crossed": Text("越过红线：{ids}", "Red line crossed: {ids}"),
+    "unscored.abandoned": Text(
+        "对话在第 {replies} 条回复后就放弃了，内容太少，无法评分",
+        "The conversation was given up after {replies} reply(ies): too little to grade",
+    ),
     "injection.ignored": Text(
         "回复中含有指令式文字，已忽略（不影响评分）",
         "The reply contains instruction-like text; it was ignored (no effect on the score)",

@@ -11,7 +11,7 @@ import re
 from simulator.grading.claims import clauses
 from simulator.grading.context import GradingContext, performs_step
 from simulator.grading.lexicon import Hit
-from simulator.grading.result import CriterionResult, Finding, Source, deduct, unscored
+from simulator.grading.result import CUT_OFF, CriterionResult, Finding, Source, deduct, unscored
 from simulator.grading.scorer import evidence_finding
 from simulator.quantities import Quantity, quantities, to_digits
 from simulator.scenario.expectations import Authority, Step
@@ -101,6 +101,8 @@ class ProcessScorer:
         if at is None:
             if not step.required:
                 return deduct(D, step.id, title, step.points, [])
+            if not ctx.transcript.complete:
+                return unscored(D, step.id, title, step.points, CUT_OFF)
             f = Finding(
                 D,
                 step.id,

@@ -11,6 +11,9 @@ from typing import Any
 
 from simulator.scenario.vocabulary import Dimension
 
+# Something never done can be judged on the whole conversation only: on a cut-off one it may still come.
+CUT_OFF = "the conversation was cut off before its end: what was not done yet may still come"
+
 DIMENSIONS: tuple[Dimension, ...] = (Dimension.SERVICE, Dimension.TECHNIQUE, Dimension.KNOWLEDGE, Dimension.PROCESS)
 
 
@@ -259,10 +262,14 @@ class Grade:
     questions: list[QuestionEvidence] = field(default_factory=list)
     metrics: dict[str, float | None] = field(default_factory=dict)
     judge: str | None = None
+    unscored_reason: str | None = None
 
     @property
     def overall(self) -> float | None:
-        """Weighted mean of the scored dimensions (weights from the scenario), or None if none was scored."""
+        """Weighted mean of the scored dimensions (weights from the scenario), or None when nothing was scored
+        or the whole conversation cannot be judged (:attr:`unscored_reason`)."""
+        if self.unscored_reason is not None:
+            return None
         num = den = 0.0
         for d in self.dimensions.values():
             s = d.score
@@ -314,6 +321,7 @@ class Grade:
             "questions": [q.to_dict() for q in self.questions],
             "metrics": self.metrics,
             "judge": self.judge,
+            "unscored_reason": self.unscored_reason,
         }
 
     @classmethod
@@ -338,4 +346,5 @@ class Grade:
             questions=[QuestionEvidence.from_dict(q) for q in data.get("questions", [])],
             metrics=dict(data.get("metrics") or {}),
             judge=data.get("judge"),
+            unscored_reason=data.get("unscored_reason"),
         )

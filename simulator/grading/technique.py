@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from simulator.acts import meaningful_length
 from simulator.grading.context import GradingContext
-from simulator.grading.result import CriterionResult, Finding, Source, deduct, unscored
+from simulator.grading.result import CUT_OFF, CriterionResult, Finding, Source, deduct, unscored
 from simulator.grading.scorer import evidence_finding, rule_hits, rule_source
 from simulator.scenario.vocabulary import Act, Category, Dimension, Outcome, Technique
 
@@ -154,6 +154,8 @@ class TechniqueScorer:
             return unscored(D, cid, title, p, "no recommendation was made")
         if asks:
             return deduct(D, cid, title, p, [])
+        if not ctx.transcript.complete:
+            return unscored(D, cid, title, p, CUT_OFF)
         f = Finding(
             D,
             cid,
@@ -170,8 +172,8 @@ class TechniqueScorer:
             return unscored(D, cid, title, p, "FABE is graded when the scenario lists it")
         explaining = sorted(set(recs) | {i for i in agents if Act.EXPLAIN_PRODUCT in ctx.acts_of(i)})
         if not explaining:
-            if not expected:
-                return unscored(D, cid, title, p, "no product was recommended or explained")
+            if not ctx.transcript.complete:
+                return unscored(D, cid, title, p, CUT_OFF)
             f = Finding(
                 D,
                 cid,
@@ -186,6 +188,8 @@ class TechniqueScorer:
         benefit = ctx.lexicon.cue("benefit")(window)
         if feature and benefit:
             return deduct(D, cid, title, p, [])
+        if not ctx.transcript.complete:
+            return unscored(D, cid, title, p, CUT_OFF)
         f = evidence_finding(
             ctx,
             D,
@@ -264,6 +268,8 @@ class TechniqueScorer:
             return deduct(D, cid, title, p, [])
         if any(Act.URGE_PAYMENT in ctx.acts_of(i) or ctx.lexicon.cue("urge_payment")(ctx.texts[i]) for i in agents):
             return deduct(D, cid, title, p, [])
+        if not ctx.transcript.complete:
+            return unscored(D, cid, title, p, CUT_OFF)
         f = evidence_finding(
             ctx,
             D,
@@ -286,6 +292,8 @@ class TechniqueScorer:
             "aapr.recommend": bool(recs),
         }
         missing = [ctx.say(k) for k, v in have.items() if not v]
+        if missing and not ctx.transcript.complete:
+            return unscored(D, cid, title, p, CUT_OFF)
         findings = [
             Finding(
                 D,
@@ -305,6 +313,8 @@ class TechniqueScorer:
         cid, p = tech.value, self.POINTS[tech.value]
         if any(check(i) for i in agents):
             return deduct(D, cid, cid, p, [])
+        if not ctx.transcript.complete:
+            return unscored(D, cid, cid, p, CUT_OFF)
         f = Finding(
             D,
             cid,
