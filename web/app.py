@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 import jinja2
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
@@ -85,8 +86,9 @@ def create_app(
         force_secure_cookies: Mark cookies ``Secure`` even on plain HTTP (behind a TLS proxy that does not
             forward the scheme).
         clock: Returns now in UTC (tests).
-        warm_up: Before serving, load the embedder, act detector, knowledge index and grader and take the
-            start-up heap out of the garbage collector's sight (what ``simulator serve`` does).
+        warm_up: On start-up, load the scenario catalogue, embedder, act detector, knowledge index and grader in
+            a background thread and then take the start-up heap out of the garbage collector's sight (what
+            ``simulator serve`` does); ``app.state.warmed_up`` is set when that is done.
     """
     settings.ensure_data_dir()
     database = db or open_database(settings.sqlalchemy_url, create_dir=settings.data_dir)
@@ -131,15 +133,15 @@ def create_app(
 
     register_filters(env, catalogues.gettext)
 
+    warmed_up = threading.Event()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if warm_up and engine is not None:
-            await anyio.to_thread.run_sync(engine.warm_up)
         if warm_up:
-            # Everything loaded so far (jieba's dictionary, the index, templates) lives as long as the process:
-            # without this, each full collection walked it again and stopped every thread for ~150-220 ms
-            # (8 such pauses in 30 s with 100 simulated trainees, bench/web_load.py).
-            gc.freeze()
+            # Serve at once: a restart answers in ~2 s instead of ~8 s (bench/startup.py, docs/deploy.md). The
+            # first trainee logs in and picks a scenario meanwhile; a request that needs a part still loading
+            # waits for that part only (each is loaded once, under its lock).
+            threading.Thread(target=_warm_up, args=(catalogue, engine, warmed_up), name="warm-up", daemon=True).start()
         yield
 
     app = FastAPI(
@@ -161,6 +163,7 @@ def create_app(
         templates=templates,
         catalogues=catalogues,
     )
+    app.state.warmed_up = warmed_up  # set when the background warm-up (``warm_up=True``) has finished
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
     from web.routes import accounts, chat, pages, trainer
@@ -175,6 +178,31 @@ def create_app(
     app.add_middleware(SessionCookieMiddleware, secret=load_secret(settings), force_secure=force_secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
+
+
+def _warm_up(catalogue: Catalogue, engine: Any, done: threading.Event) -> None:
+    """Load what the first trainee would otherwise wait for, in the order they need it: the scenario catalogue,
+    then the engine's embedder, act detector, knowledge index (jieba's dictionary) and grader; then set ``done``.
+    """
+    started, cpu = time.perf_counter(), time.process_time()
+    try:
+        catalogue.refresh()
+        if engine is not None:
+            engine.warm_up()
+    except Exception:  # a broken part fails again, with its message, in the request that needs it
+        log.exception("warming up failed; requests load what they need themselves")
+    finally:
+        # Everything loaded so far (jieba's dictionary, the index, templates) lives as long as the process:
+        # without this, each full collection walked it again and stopped every thread for ~150-220 ms
+        # (8 such pauses in 30 s with 100 simulated trainees, bench/web_load.py).
+        gc.freeze()
+        done.set()
+    # uvicorn's logger: its console handler shows INFO lines next to "Application startup complete."
+    logging.getLogger("uvicorn.error").info(
+        "Warmed up in %.2f s (%.2f CPU s in the process meanwhile).",
+        time.perf_counter() - started,
+        time.process_time() - cpu,
+    )
 
 
 def _lazy(retriever: Retriever | Callable[[], Retriever | None] | None) -> Callable[[], Retriever | None]:

@@ -74,7 +74,9 @@ class OfflineEngine:
         self._embedder = embedder
         self._detector: Any = None
         self._grader: Any = None
-        self._lock = threading.Lock()
+        # Reentrant: grader() holds it while it asks for the embedder and detector, which take it too. The
+        # server's background warm-up and the first requests may ask for the same part at once.
+        self._lock = threading.RLock()
         self.knowledge = LazyKnowledge(settings, self.embedder)
 
     def embedder(self) -> Any:
@@ -91,9 +93,11 @@ class OfflineEngine:
     def detector(self) -> Any:
         """The shared act detector (its example-embedding cache serves every session)."""
         if self._detector is None:
-            from simulator.acts import ActDetector
+            with self._lock:
+                if self._detector is None:
+                    from simulator.acts import ActDetector
 
-            self._detector = ActDetector(self.embedder())
+                    self._detector = ActDetector(self.embedder())
         return self._detector
 
     def customer(self, scenario: Scenario) -> Any:
