@@ -23,8 +23,9 @@ def test_a_developers_environment_and_env_file_do_not_leak(tmp_path: Path) -> No
     assert Settings(_env_file=dotenv).pass_mark == 13  # type: ignore[call-arg]
     env = {**os.environ, "SIM_PASS_MARK": "42", "SIM_DATA_DIR": str(tmp_path / "leaked"), PROBE: "1"}
     env.pop("PYTEST_XDIST_WORKER", None)
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no xdist, hypothesis … in the child: 0.4 instead of 1.4 CPU s
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", f"{HERE}::test_probe", "-p", "no:cacheprovider", "-p", "no:xdist", "-q"],
+        [sys.executable, "-m", "pytest", f"{HERE}::test_probe", "-p", "no:cacheprovider", "-q"],
         cwd=tmp_path,  # where the .env lies
         env=env,
         capture_output=True,
