@@ -108,7 +108,9 @@ class Engine:
         self._judge = judge
         self._pass_mark = pass_mark
         self._detector: ActDetector | None = None
-        self._lock = threading.Lock()
+        # Reentrant: grader() holds it while it asks for the embedder and detector, which take it too. A server's
+        # background warm-up and its first requests may ask for the same part at once.
+        self._lock = threading.RLock()
         self.knowledge: Retriever | LazyKnowledge | None = knowledge
         if knowledge is None and knowledge_index:
             self.knowledge = LazyKnowledge(settings, self.embedder)
@@ -139,9 +141,11 @@ class Engine:
     def detector(self) -> ActDetector:
         """The shared act detector (its example-embedding cache serves every session)."""
         if self._detector is None:
-            from simulator.acts import ActDetector
+            with self._lock:
+                if self._detector is None:
+                    from simulator.acts import ActDetector
 
-            self._detector = ActDetector(self.embedder())
+                    self._detector = ActDetector(self.embedder())
         return self._detector
 
     def knowledge_base(self) -> Retriever | None:
@@ -374,8 +378,10 @@ class Engine:
     # -- process life ---------------------------------------------------------------------------------------
 
     def warm_up(self) -> None:
-        """Load now what the first trainee would otherwise wait for: the embedder and act detector, the knowledge
-        index with its tokenizer (jieba's dictionary), and the grader with both rule lexicons."""
+        """Load now what the first trainee would otherwise wait for, in the order they need it: the scenario
+        catalogue, the embedder and act detector, the knowledge index with its tokenizer (jieba's dictionary), and
+        the grader with both rule lexicons."""
+        self.scenarios.refresh()
         self.detector().detect("您好，请问有什么可以帮您？")
         if self.knowledge is not None:
             self.knowledge.search("尺码怎么选 size", 1)
