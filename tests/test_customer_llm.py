@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from simulator.customer import LLMCustomer, ScriptedCustomer, make_customer
-from simulator.customer.llm import ReplyStream
 from simulator.customer.prompt import SUFFIX_MARK, parse_control, system_prompt
 from simulator.llm import ChatMessage, FakeChatModel, LLMError
 from simulator.scenario import load_scenario
@@ -134,16 +133,19 @@ def test_leaving_when_upset_is_allowed() -> None:
     assert s.outcome is Outcome.LEFT
 
 
-def test_streaming_shows_only_the_reply_text() -> None:
+def test_streaming_hands_over_only_a_line_the_guards_passed() -> None:
     s, _ = session_with(out('我165，"104斤"\n左右'))
     pieces: list[str] = []
     turns = s.reply(ASK, on_delta=pieces.append)
-    assert "".join(pieces) == '我165，"104斤"\n左右' == customer_turn(turns).text
-    got: list[str] = []
-    stream = ReplyStream(got.append)
-    for ch in '{"mood_delta": 0, "reply": "a\\u4f60\\"b", "stop": false}':
-        stream(ch)
-    assert "".join(got) == 'a你"b'
+    assert pieces == ['我165，"104斤"\n左右'] == [customer_turn(turns).text]
+
+
+def test_a_rejected_line_never_reaches_the_stream() -> None:
+    s, _ = session_with(out("亲，有什么可以帮您"), out("好的，我来查一下。"))
+    pieces: list[str] = []
+    turns = s.reply(ASK, on_delta=pieces.append)
+    assert pieces == [], "neither rejected line may flash on screen before the scripted one replaces it"
+    assert customer_turn(turns).source is TurnSource.LLM_FALLBACK
 
 
 def test_parse_control_tolerates_fences_and_none_words() -> None:
