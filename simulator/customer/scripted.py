@@ -16,7 +16,8 @@ For each trainee reply (the semantics scenario authors rely on):
 4. No beat matched: a reply that states a wrong value for a fact the customer knows ("您身高170对吧") is
    corrected; a reply that asks for known facts (their ``ask_keywords``) is answered with them, one that asks
    for something the customer does not know (an unknown fact's ``ask_keywords``) gets its "don't know" line;
-   an over-promise gets a doubtful line; otherwise a fallback line. Anything but an answer costs 1 patience.
+   a rude or blaming reply gets an offended line, an over-promise a doubtful one; otherwise a fallback line.
+   Anything but an answer costs 1 patience.
 5. Patience at 0 ends with ``end.on_patience_exhausted``; the ``end.max_turns``-th reply ends with
    ``end.on_max_turns`` — each with a short leaving line.
 6. No line is said twice in a conversation (:mod:`~simulator.customer.variety`), and the mood shown agrees
@@ -64,6 +65,15 @@ DOUBT = {
         "Can you actually promise that?",
         "Really? And if it doesn't work out?",
         "That sounds too good to be true.",
+    ),
+}
+# What a buyer says to a rude or blaming reply no beat handles (a generic fallback would ignore the insult).
+OFFENDED = {
+    Locale.ZH_CN: ("你这什么态度？", "会不会好好说话？", "你这样说话我真不想买了。", "我问个问题而已，至于吗？"),
+    Locale.EN: (
+        "Excuse me? There's no need to be rude.",
+        "Wow, okay. That's not how you talk to a customer.",
+        "Seriously? What kind of service is this?",
     ),
 }
 # Opening a correction of a wrong fact about the customer.
@@ -219,6 +229,12 @@ class ScriptedCustomer:
             if extra:
                 line = " ".join([line, *(self._fact_line(f, ctx, said) for f in extra)])
                 answered = extra
+            for u in self.asked_unknowns(questions, ctx.variables) if questions else []:
+                if u.say:  # "具体几点签收我不清楚" next to what the beat says
+                    opts = [substitute(x, ctx.variables) for x in u.say]
+                    unknown_line = fresh(opts, said, ctx.seed, f"unknown:{u.key}", 0, loc)
+                    said.add(unknown_line)
+                    line = f"{line} {unknown_line}"
             if any(f.key in stated or f in extra for f in wrong):
                 line = fresh(CORRECTION[loc], said, ctx.seed, "correction", state.turns, loc) + line
             messages.append(CustomerMessage(line, beat_id=beat.id))
@@ -233,8 +249,11 @@ class ScriptedCustomer:
                 u = unknown[0]
                 line = fresh([substitute(x, ctx.variables) for x in u.say], said, ctx.seed, f"unknown:{u.key}", 0, loc)
             else:
-                if Act.OVER_PROMISE in acts and self._doubts_promises():
-                    options: Sequence[str] = DOUBT[loc]
+                if Act.RUDE in acts or Act.BLAME in acts:
+                    options: Sequence[str] = OFFENDED[loc]
+                    key, n = "offended", state.turns
+                elif Act.OVER_PROMISE in acts and self._doubts_promises():
+                    options = DOUBT[loc]
                     key, n = "doubt", state.turns
                 else:
                     options = [substitute(x, ctx.variables) for x in (s.end.fallback or DEFAULT_FALLBACK[loc])]

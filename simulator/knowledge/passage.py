@@ -65,4 +65,3 @@ class Retriever(Protocol):
     ) -> list[Passage]:
         """The ``k`` best passages for ``query`` under the filters, best first."""
         ...
-
