@@ -16,7 +16,8 @@
 #   scripts/llm-server.sh python               print the virtualenv's python
 #   scripts/llm-server.sh start PORT [MODEL]   run the server on 127.0.0.1:PORT in the foreground
 #
-# Environment: SIM_LLM_VENV overrides the virtualenv location, QWEN_DIR the Qwen model's folder.
+# Environment: SIM_LLM_VENV overrides the virtualenv location, QWEN_DIR the Qwen model's folder, SIM_LLM_THREADS
+# the threads llama.cpp decodes with (default: every core; 1 decodes far faster on a machine busy with other work).
 set -euo pipefail
 VENV="${SIM_LLM_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/cs-simulator/llm-venv}"
 PY="$VENV/bin/python"
@@ -104,13 +105,13 @@ case "${1:-install}" in
     case "${3:-smollm2}" in
       smollm2)
         exec "$PY" -m llama_cpp.server --model "$(model_path)" --host 127.0.0.1 --port "$port" \
-          --n_ctx 4096 --n_threads "$(nproc)" --model_alias smollm2
+          --n_ctx 4096 --n_threads "${SIM_LLM_THREADS:-$(nproc)}" --model_alias smollm2
         ;;
       qwen)
         fetch_qwen
         # n_ctx 8192: a scenario's system prompt is ~1,500-3,000 Qwen tokens plus the conversation.
         exec "$PY" -m llama_cpp.server --model "$QWEN" --host 127.0.0.1 --port "$port" \
-          --n_ctx 8192 --n_threads "$(nproc)" --model_alias qwen-1.5b
+          --n_ctx 8192 --n_threads "${SIM_LLM_THREADS:-$(nproc)}" --model_alias qwen-1.5b
         ;;
       *) echo "unknown model ${3} — smollm2 or qwen" >&2; exit 2 ;;
     esac

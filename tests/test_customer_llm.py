@@ -165,3 +165,135 @@ def test_system_prompt_is_a_pure_function_of_scenario_and_variables() -> None:
     assert a == system_prompt(SCENARIO, {"height_say": "我165"})
     assert "我165 104斤左右" in a and "{height_say}" not in a
     assert system_prompt(SCENARIO, {"height_say": "165cm"}) != a
+
+
+# -- the guards that keep a weak model faithful (the failures seen with a real 1.5B model) --------------------
+
+WRONG_ITEM = load_scenario(
+    Path(__file__).resolve().parent.parent / "scenarios/qinghe/complaint-wrong-item-demands-manager.yaml"
+)
+FLEECE = load_scenario(
+    Path(__file__).resolve().parent.parent / "scenarios/northwind/aftersales-fleece-size-exchange.yaml"
+)
+
+
+def rejected_for(scenario, *lines: str, reply: str, before: list[str] = ()) -> tuple[dict[str, int], object]:
+    """Play ``before`` with good answers, then ``reply`` with ``lines`` as the model's answers."""
+    fake = FakeChatModel(default=LLMError("no more"))
+    s = Session.create(scenario, seed=1).bind(LLMCustomer(scenario, fake))
+    s.start()
+    for b in before:
+        fake.push(out("嗯嗯") if scenario.locale == "zh-CN" else out("ok"))
+        s.reply(b)
+    start = dict(s.state.guard_rejections)
+    fake.push(*(out(x) for x in lines))
+    turns = s.reply(reply)
+    now = {k: v - start.get(k, 0) for k, v in s.state.guard_rejections.items() if v - start.get(k, 0)}
+    return now, customer_turn(turns)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["好的，我等一下。", "好的，我来查一下。", "嗯，你们快点处理"],
+)
+def test_a_line_for_a_revealing_beat_must_state_the_facts(line: str) -> None:
+    rules, c = rejected_for(WRONG_ITEM, line, line, reply="麻烦您发一下订单号，我马上核实")
+    assert rules.get("missing-fact") == 2 and c.source is TurnSource.LLM_FALLBACK
+    assert "659797114710497465" in c.text, "the scripted line gives the order number"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "订单号6597 9711 4710 4974 65，[图片] 吊牌上写的P501。",  # digits in groups
+        "659797114710497465。[图片] 你自己看吊牌，P501",
+    ],
+)
+def test_facts_count_in_any_phrasing(line: str) -> None:
+    s = Session.create(WRONG_ITEM, seed=1).bind(LLMCustomer(WRONG_ITEM, FakeChatModel([out(line)])))
+    s.start()
+    c = customer_turn(s.reply("麻烦您发一下订单号，我马上核实"))
+    assert c.source is TurnSource.LLM and c.text == line
+    assert {"order_id", "photo"} <= set(s.state.revealed)
+
+
+def test_numbers_in_words_state_a_fact() -> None:
+    s = Session.create(SCENARIO, seed=1).bind(LLMCustomer(SCENARIO, FakeChatModel([out("我一米六五，一百零四斤")])))
+    s.start()
+    assert customer_turn(s.reply(ASK)).source is TurnSource.LLM
+    assert set(s.state.revealed) >= {"height", "weight"}
+
+
+def test_english_number_words_state_a_fact() -> None:
+    s = Session.create(FLEECE, seed=1).bind(LLMCustomer(FLEECE, FakeChatModel([out("got it four days ago i think")])))
+    s.start()
+    c = customer_turn(s.reply("When was it delivered?"))
+    assert c.source is TurnSource.LLM and "delivered" in s.state.revealed
+
+
+def test_the_state_records_only_the_facts_the_line_shows() -> None:
+    # The beat reveals order_id and photo; a line that gives only the order number records only that.
+    s = Session.create(WRONG_ITEM, seed=1).bind(
+        LLMCustomer(WRONG_ITEM, FakeChatModel([out("659797114710497465，你快点")]))
+    )
+    s.start()
+    c = customer_turn(s.reply("麻烦您发一下订单号，我马上核实"))
+    assert c.source is TurnSource.LLM
+    assert "order_id" in s.state.revealed and "photo" not in s.state.revealed
+
+
+@pytest.mark.parametrize(
+    ("line", "rule"),
+    [
+        ("好的，我马上帮您核实。错发的商品我们承担运费。", "agent-talk"),  # the real 1.5B model's role swap
+        ("我帮您查一下物流", "agent-talk"),
+        ("给您退款可以吗", "agent-talk"),
+        ("道歉就完了？我就想知道你们经理什么时候给我回电话", "echo"),
+        ("叫你们经理来。订单号123456789012345678", "invented"),  # an order number nobody gave
+        ("我上周三就催过了，叫经理", "invented"),  # a date not in the persona
+        ("我上次买了花了500块，叫经理", "invented"),  # an amount
+        ("你们7天无理由，还包邮，叫经理来", "policy"),
+        ("你们不是有运费险吗，退货运费险赔，叫经理", "policy"),
+        ("Get me your manager now.", "language"),
+        ("你们怎么发货的？我买的裙子给我发条裤子？叫你们经理来跟我说。", "restart"),
+    ],
+)
+def test_each_new_guard_rejects_its_failure(line: str, rule: str) -> None:
+    reply = "我理解您着急，您说的我都记下了：道歉就完了？我就想知道你们经理什么时候给我回电话"
+    rules, c = rejected_for(WRONG_ITEM, line, line, reply=reply)
+    assert rules.get(rule) == 2, rules
+    assert c.source is TurnSource.LLM_FALLBACK
+
+
+def test_asking_about_policy_is_allowed() -> None:
+    rules, c = rejected_for(WRONG_ITEM, "那来回运费谁出？叫经理来说", reply="我理解您着急，您说的我都记下了")
+    assert not rules and c.source is TurnSource.LLM
+
+
+def test_an_english_customer_writing_chinese_is_rejected() -> None:
+    rules, _c = rejected_for(FLEECE, "好的谢谢", "好的谢谢", reply="Hi there!")
+    assert rules.get("language") == 2
+
+
+def test_saying_an_earlier_line_again_is_rejected() -> None:
+    s = Session.create(SCENARIO, seed=1).bind(
+        LLMCustomer(SCENARIO, FakeChatModel([out("嗯嗯，我先看看"), out("嗯嗯，我先看看"), out("嗯嗯，我先看看")]))
+    )
+    s.start()
+    s.reply("亲，这款是法式碎花连衣裙哦")
+    s.reply("面料是雪纺的哦")
+    assert s.state.guard_rejections.get("repeat") == 2
+    texts = [t.text for t in s.messages(Role.CUSTOMER)]
+    assert len(texts) == len(set(texts)), "no customer line twice"
+
+
+def test_a_pleased_line_after_a_rude_reply_is_too_cooperative() -> None:
+    rules, _c = rejected_for(SCENARIO, "好的谢谢😊", "好的谢谢😊", reply="爱买不买，烦不烦")
+    assert rules.get("too-cooperative") == 2
+
+
+def test_the_mood_shown_agrees_with_the_accepted_line() -> None:
+    s = Session.create(SCENARIO, seed=1).bind(LLMCustomer(SCENARIO, FakeChatModel([out("这什么态度？？我要投诉")])))
+    s.start()
+    c = customer_turn(s.reply("亲，这款是法式碎花连衣裙哦"))
+    assert c.source is TurnSource.LLM and s.state.mood <= -1 and c.mood is not None and c.mood.level <= -1

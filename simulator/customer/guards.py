@@ -39,6 +39,7 @@ from simulator.acts import dice, normalise_text, substitute
 from simulator.customer.facts import FactBook, canonical, numbers
 from simulator.customer.prompt import Control
 from simulator.customer.scripted import Plan
+from simulator.customer.tone import PLEASED, tone
 from simulator.scenario.model import Act, Locale, Outcome, Scenario
 from simulator.session import Role, Turn, TurnKind
 
@@ -100,6 +101,7 @@ _NEGATIVE_ACTS = (Act.RUDE, Act.BLAME, Act.WRONG_INFO, Act.OVER_PROMISE, Act.CAS
 _SMALL_CLAIM = re.compile(
     r"(?<![0-9.])(\d)\s*(天|块|元|件|次|周|个月|小时|分钟|号|斤|days?\b|weeks?\b|dollars?\b|bucks?\b|hours?\b|times\b|pairs?\b)"
 )
+_DIGIT_GROUPS = re.compile(r"\d+(?:[ -]\d+)+")
 _MONEY = re.compile(r"[$¥￥]\s*(\d+(?:\.\d+)?)")
 _CODE = re.compile(r"(?<![a-z0-9])(?=[a-z0-9-]*[a-z][a-z0-9-]*\d)[a-z0-9]+(?:-[a-z0-9]+)*(?![a-z0-9])")
 _UNIT_SUFFIX = re.compile(r"\d+(cm|mm|kg|km|m|g|ml|h|am|pm|min|s|st|nd|rd|th|x|k|yo|wks?|hrs?|lbs?|in|ft|oz)$")
@@ -261,6 +263,10 @@ def _leaks(
 def _inventions(text: str, knowledge: Knowledge, context: str) -> list[Violation]:
     line = canonical(text)
     known = knowledge.numbers | set(numbers(context))
+    # An order number typed in groups ("6597 9711 4710 …") is the known number, not several new ones.
+    for m in _DIGIT_GROUPS.finditer(line):
+        if re.sub(r"\D", "", m.group(0)) in known:
+            known |= set(re.findall(r"\d+", m.group(0)))
     found: list[str] = []
     for n in numbers(text):
         if n not in known and (len(n) >= 2 or float(n) >= 10):
@@ -288,7 +294,7 @@ def _inventions(text: str, knowledge: Knowledge, context: str) -> list[Violation
 
 
 def _policy(text: str, knowledge: Knowledge, context: str) -> list[Violation]:
-    for clause in re.split(r"(?<=[。！!？?；;\n])", canonical(text)):
+    for clause in re.split(r"(?<=[。！!？?；;\n，,])", canonical(text)):
         if _QUESTION.search(clause):
             continue  # asking about a policy is what buyers do
         for m in _POLICY.finditer(clause):
@@ -316,7 +322,9 @@ def _ending(control: Control, scenario: Scenario, plan: Plan) -> list[Violation]
                 )
             )
     if any(a in plan.acts for a in _NEGATIVE_ACTS) and (
-        control.mood_delta > 0 or (control.outcome is not None and control.outcome in scenario.goal.success)
+        control.mood_delta > 0
+        or tone(control.reply) == PLEASED
+        or (control.outcome is not None and control.outcome in scenario.goal.success)
     ):
         out.append(
             Violation(

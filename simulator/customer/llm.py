@@ -105,12 +105,16 @@ class LLMCustomer:
             try:
                 control = parse_control(completion.text)
             except ParseError as exc:
-                rejected.append("malformed")
-                reasons = [
-                    f"your output was not the JSON object asked for ({exc})",
-                    f"last output: {completion.text[:200]!r}",
-                ]
-                continue
+                plain = _plain_reply(completion.text)
+                if plain is not None:  # small models often answer in plain words: the words are what matter
+                    control = Control(reply=plain)
+                else:
+                    rejected.append("malformed")
+                    reasons = [
+                        f"your output was not the JSON object asked for ({exc})",
+                        f"last output: {completion.text[:200]!r}",
+                    ]
+                    continue
             control.reply = clean_reply(control.reply)
             found = violations(
                 control,
@@ -199,3 +203,11 @@ def _add_usage(usage: Usage, prompt: int | None, completion: int | None, cached:
         usage.completion_tokens += completion
     if cached is not None:
         usage.cached_prompt_tokens = (usage.cached_prompt_tokens or 0) + cached
+
+
+def _plain_reply(text: str) -> str | None:
+    """A plain-text answer (no JSON at all) taken as the customer's line; ``None`` for broken JSON or nothing."""
+    t = text.strip()
+    if not t or "{" in t or "}" in t or len(t) > 600:
+        return None
+    return t

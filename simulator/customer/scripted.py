@@ -81,7 +81,7 @@ CORRECTION = {
     Locale.ZH_CN: ("不对，", "不是哦，", "不是的，"),
     Locale.EN: ("No, ", "Actually no, ", "That's not right, "),
 }
-_QUESTION_LINE = re.compile(r"[?？]|(吗|呢|么)[。!！~～…\s]*$")
+_QUESTION_LINE = re.compile(r"[?？]|吗|呢|怎么|什么|哪|多少|能不能|可不可以|会不会|是不是")
 _FACT_CLAUSE = re.compile(r"[，。！？；,!?;\n]+")
 _SENTENCE = re.compile(r"(?<=[。！？!?~～\n])")
 # A claim about the customer addresses them ("您身高170对吧"); "签收后7天内可以换" is policy, not a claim.
@@ -170,9 +170,11 @@ class ScriptedCustomer:
         return self._scenario
 
     def open(self, ctx: TurnContext) -> CustomerResponse:
-        """The opening line (variant chosen by the seed)."""
+        """The opening line (variant chosen by the seed), shown with a mood that agrees with it."""
         text = substitute(pick(self._scenario.opening, ctx.seed, "opening"), ctx.variables)
-        return CustomerResponse([CustomerMessage(text)], ctx.state.model_copy(deep=True))
+        state = ctx.state.model_copy(deep=True)
+        state.mood = mood_for_line(state.mood, text)
+        return CustomerResponse([CustomerMessage(text)], state)
 
     def respond(self, ctx: TurnContext) -> CustomerResponse:
         """Answer one trainee reply."""
@@ -229,6 +231,7 @@ class ScriptedCustomer:
             if extra:
                 line = " ".join([line, *(self._fact_line(f, ctx, said) for f in extra)])
                 answered = extra
+                state.revealed += [f.key for f in extra if f.key not in state.revealed]
             for u in self.asked_unknowns(questions, ctx.variables) if questions else []:
                 if u.say:  # "具体几点签收我不清楚" next to what the beat says
                     opts = [substitute(x, ctx.variables) for x in u.say]

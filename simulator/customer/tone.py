@@ -22,17 +22,21 @@ UPSET, NEUTRAL, PLEASED = -1, 0, 1
 _NEGATIVE = re.compile(
     r"投诉|差评|举报|12315|生气|气死|火大|无语|离谱|敷衍|踢皮球|什么意思|凭什么|太差|真差|垃圾|坑人|骗子?|骗人|忽悠"
     r"|算了|不买了|不要了|别绕|别废话|快点|搞什么|搞没搞错|怎么回事|受不了|失望|烦死|烦不烦|不耐烦|服了|过分|不满意"
-    r"|(叫|找|要)[^，。,.]{0,4}(经理|负责人|主管)|你们(到底|怎么)|还要我|不想再|没用|开空头支票|你保证\?|拿什么保证|问你呢|说话啊|人呢|等着|走着瞧|呵呵|"
-    r"[?？]{2,}|[!！]{3,}|😡|😠|😤|🙄|😒|💢|🤬|😩|😕|😞|😟|😢|😭"
+    r"|(叫|找|要)[^，。,.]{0,4}(经理|负责人|主管)|你们(到底|怎么)|还要我|不想再|没用|开空头支票|你保证\?|拿什么保证"
+    r"|问你呢|说话啊|人呢|等着|走着瞧|呵呵"
+    r"|撒谎|截图|口气|乱说|说重点|措辞|去别家|别家问|去商场|一动不动|什么态度|好好说话|至于吗|不想买|不专业"
+    r"|[?？]{2,}|[!！]{3,}|😡|😠|😤|🙄|😒|💢|🤬|😩"
     r"|\bugh\b|seriously|ridiculous|terrible|worst|\brude\b|forget it|useless|unacceptable|complaint|complain"
     r"|one[- ]star|1[- ]star|annoy|angry|furious|fed up|waste of|not happy|disappointed|scam|\bwtf\b|\bnvm\b"
-    r"|what do you mean|are you kidding|you'?re joking|done\. bye|not worth it|manager"
+    r"|thanks for nothing|rubbish|\bno\.\s*$|money back|buy from someone else|someone who knows"
+    r"|what do you mean|are you kidding|you'?re joking|done\. bye|not worth it|manager|what kind of service"
 )
 _POSITIVE = re.compile(
-    r"谢谢|多谢|感谢|太好了|太棒了|放心了|好嘞|好滴|哈哈|开心|满意|不错|真好|贴心|靠谱|爱了|棒|可以可以|麻烦你了|辛苦"
+    r"谢谢|多谢|感谢|太好了|太棒了|放心|好嘞|好滴|哈哈|开心|满意|不错|真好|贴心|靠谱|爱了|棒|可以可以|麻烦你了|辛苦"
+    r"|(?<!不)专业|真有耐心"
     r"|😊|😄|😁|😀|😃|🥰|😍|❤️|❤|👍|🙌|🎉|😇|✨"
-    r"|thank|\bthx\b|\bty\b|amazing|perfect|great|awesome|\byay\b|lovely|brilliant|excellent|\blove\b|sounds good"
-    r"|that'?s fine|happy|appreciate|\bsweet\b|\bcool\b|glad|relieved|\bnice\b"
+    r"|thank|\bthx\b|\bty\b|amazing|perfect|great|awesome|\byay\b|lovely|excellent|\blove\b|sounds good"
+    r"|that'?s fine|happy|appreciate|\bsweet\b|\bcool\b|glad|relieved|\bnice\b|cheers|helpful"
 )
 
 
@@ -45,8 +49,8 @@ def tone(text: str) -> int:
         return UPSET
     if pos and not neg:
         return PLEASED
-    if neg and pos:
-        return UPSET if neg > pos else PLEASED if pos > neg else NEUTRAL
+    if neg and pos:  # "算了，谢谢" is leaving politely, "thanks for nothing" is not thanks
+        return PLEASED if pos > neg else UPSET
     return NEUTRAL
 
 
