@@ -1,11 +1,17 @@
 """Customer benchmarks: scripted turn latency, LLM-customer overhead over the model, prompt size and cacheable share.
 
     .venv/bin/python bench/customer_speed.py scripted [--rounds 5] [--embedder use|none]
-    .venv/bin/python bench/customer_speed.py prompt [--base-url URL]      # tokens via llama.cpp /extras/tokenize
-    .venv/bin/python bench/customer_speed.py overhead [--base-url URL] [--turns 40]
+    .venv/bin/python bench/customer_speed.py prompt [--model smollm2|qwen] [--base-url URL]  # tokens: /extras/tokenize
+    .venv/bin/python bench/customer_speed.py overhead [--model smollm2|qwen] [--base-url URL] [--turns 40]
+    .venv/bin/python bench/customer_speed.py probe [--model qwen] [--base-url URL] [--scenarios a,b] [--json FILE]
+    .venv/bin/python bench/customer_speed.py fallback [--timeout 2]
 
-``prompt`` and ``overhead`` start the local llama.cpp server (scripts/llm-server.sh) on a free port unless
-``--base-url`` points at one. Results print as Markdown tables (docs/customer.md quotes them).
+``prompt``, ``overhead`` and ``probe`` start the local llama.cpp server (scripts/llm-server.sh) with the chosen
+test model on a free port unless ``--base-url`` points at one. ``probe`` runs the persona probe battery of the
+``llm`` suite (tests/llm/test_qwen_probe.py) and reports escapes, the fallback rate per scenario and per guard
+rule, tokens per model call and seconds per probe. ``fallback`` times the fallback to the scripted line for a dead,
+a silent and a garbage-producing endpoint (local sockets only). Results print as Markdown tables
+(docs/customer.md quotes them).
 """
 
 from __future__ import annotations
@@ -79,7 +85,7 @@ def scripted(rounds: int, embedder_name: str) -> None:
 
 
 @contextlib.contextmanager
-def server(base_url: str | None) -> Iterator[str]:
+def server(base_url: str | None, model: str = "smollm2") -> Iterator[str]:
     if base_url:
         yield base_url
         return
@@ -87,13 +93,13 @@ def server(base_url: str | None) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        ["bash", str(REPO / "scripts/llm-server.sh"), "start", str(port)],
+        ["bash", str(REPO / "scripts/llm-server.sh"), "start", str(port), model],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        for _ in range(240):
+        for _ in range(600):
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{url}/models", timeout=2).status_code == 200:
                     break
@@ -109,7 +115,7 @@ def server(base_url: str | None) -> Iterator[str]:
 # -- prompt size ---------------------------------------------------------------------------------------------
 
 
-def prompt(base_url: str | None) -> None:
+def prompt(base_url: str | None, model: str) -> None:
     """Prompt tokens per turn and the share in the stable prefix, over every scenario's good reference."""
     recorded: list[list[ChatMessage]] = []
 
@@ -121,7 +127,7 @@ def prompt(base_url: str | None) -> None:
         assert s.references is not None
         fake = FakeChatModel(default=record)
         play_replies(s, LLMCustomer(s, fake), s.references.good.replies)
-    with server(base_url) as url:
+    with server(base_url, model) as url:
         root = url.removesuffix("/v1")
 
         def tokens(text: str) -> int:
@@ -172,18 +178,20 @@ class Timed:
         return c
 
 
-def overhead(base_url: str | None, turns: int) -> None:
+def overhead(base_url: str | None, turns: int, model: str) -> None:
     """Time the LLM customer adds on top of the model call(s): planning, prompt, parsing, guards, fallback."""
-    en = [s for s in scenarios() if s.locale == "en"] or scenarios()
+    # SmolLM2 cannot write Chinese: English scenarios only. Qwen plays both.
+    en = [s for s in scenarios() if s.locale == "en" or model == "qwen"] or scenarios()
     over: list[float] = []
     ttft: list[float] = []
     sources: dict[str, int] = {}
-    with server(base_url) as url:
+    alias = "qwen-1.5b" if model == "qwen" else "smollm2"
+    with server(base_url, model) as url:
         detector = ActDetector()
         while len(over) < turns:
             for s in en:
                 assert s.references is not None
-                timed = Timed(OpenAIChatModel(url, "smollm2", seed=1, temperature=0.3, timeout=120))
+                timed = Timed(OpenAIChatModel(url, alias, seed=1, temperature=0.3, timeout=600, retries=0))
                 customer = LLMCustomer(s, timed, scripted=ScriptedCustomer(s, detector), json_mode=False)  # type: ignore[arg-type]
                 session = Session.create(s, seed=1).bind(customer)
                 session.start()
@@ -208,6 +216,149 @@ def overhead(base_url: str | None, turns: int) -> None:
     )
 
 
+# -- the persona probe battery against a real model ----------------------------------------------------------
+
+PROBE_SCENARIOS = (
+    "presale-size-hesitant-office",
+    "complaint-wrong-item-demands-manager",
+    "aftersale-size-exchange-student",
+    "aftersales-fleece-size-exchange",
+    "complaint-late-express-angry",
+    "presale-boot-size-thick-socks",
+)
+PROBE_KINDS = ("greeting", "ask", "unknown", "wrong-fact", "role-swap", "rude", "goodbye")
+
+
+def probe(base_url: str | None, model: str, ids: Sequence[str], out: str | None) -> None:
+    """The llm suite's probe battery: escapes, fallback rate per scenario and per guard rule, tokens, seconds."""
+    import json
+
+    from simulator.customer.probe import run_battery, summary
+
+    by_id = {s.id: s for s in scenarios()}
+    alias = "qwen-1.5b" if model == "qwen" else "smollm2"
+    reports = []
+    with server(base_url, model) as url:
+        for sid in ids:
+            sc = by_id[sid]
+            llm = OpenAIChatModel(url, alias, seed=1, temperature=0.3, timeout=600, retries=0)
+            customer = LLMCustomer(sc, llm, json_mode=False, max_tokens=80)
+            reports.append(run_battery(sc, customer, kinds=PROBE_KINDS, max_facts=1))
+    total = summary(reports)
+    if out:
+        Path(out).write_text(
+            json.dumps({"summary": total, "scenarios": [r.as_dict() for r in reports]}, ensure_ascii=False, indent=2)
+        )
+    print("| scenario | probes | model answered | fallbacks | fallback rate | escapes | guard rejections |")
+    print("|---|---|---|---|---|---|---|")
+    for rep in reports:
+        n = len(rep.results)
+        fb = sum(1 for r in rep.results if r.fell_back)
+        answered = sum(1 for r in rep.results if "llm" in r.sources)
+        rej: dict[str, int] = {}
+        for r in rep.results:
+            for k, v in r.guard_rejections.items():
+                rej[k] = rej.get(k, 0) + v
+        rej_s = ", ".join(f"{k} {v}" for k, v in sorted(rej.items(), key=lambda kv: -kv[1])) or "—"
+        print(f"| {rep.scenario_id} | {n} | {answered} | {fb} | {fb / n:.0%} | {rep.escapes} | {rej_s} |")
+    results = [r for rep in reports for r in rep.results]
+    print()
+    print("| probe kind | probes | fallback rate | escapes |")
+    print("|---|---|---|---|")
+    for kind in PROBE_KINDS:
+        rs = [r for r in results if r.probe.kind == kind]
+        if rs:
+            fb = sum(1 for r in rs if r.fell_back)
+            print(f"| {kind} | {len(rs)} | {fb / len(rs):.0%} | {sum(len(r.escapes) for r in rs)} |")
+    print()
+    print("| guard rule | rejections | share of model answers |")
+    print("|---|---|---|")
+    calls = sum(r.model_calls for r in results) or 1
+    for rule, n in sorted(total["guard_rejections"].items(), key=lambda kv: -kv[1]):  # type: ignore[union-attr]
+        print(f"| {rule} | {n} | {n / calls:.0%} |")
+    prompt_t = [r.prompt_tokens / r.model_calls for r in results if r.prompt_tokens and r.model_calls]
+    comp_t = [r.completion_tokens / r.model_calls for r in results if r.completion_tokens and r.model_calls]
+    secs = [r.seconds for r in results]
+    print()
+    print(
+        "| model calls | calls per probe | prompt tokens per call p50 | completion tokens per call p50 "
+        "| seconds per probe p50 | p95 | max |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| {calls} | {calls / len(results):.2f} | {statistics.median(prompt_t) if prompt_t else float('nan'):.0f} "
+        f"| {statistics.median(comp_t) if comp_t else float('nan'):.0f} | {statistics.median(secs):.1f} "
+        f"| {pct(secs, 95):.1f} | {max(secs):.1f} |"
+    )
+
+
+# -- falling back from a broken endpoint --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def broken_endpoint(kind: str) -> Iterator[str]:
+    """A local endpoint that is dead (nothing listens), silent (accepts, never answers) or answers garbage."""
+    import http.server
+    import threading
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    if kind == "dead":
+        yield f"http://127.0.0.1:{port}/v1"
+        return
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            if kind == "silent":
+                time.sleep(30)
+                return
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = (
+                b'{"id":"x","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,'
+                b'"message":{"role":"assistant","content":"\\u0000\\u0007 ####  ]]}}"},"finish_reason":"stop"}]}'
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        httpd.shutdown()
+
+
+def fallback(timeout: float) -> None:
+    """Seconds from the trainee's reply to the scripted fallback line, for each kind of broken endpoint."""
+    sc = next(s for s in scenarios() if s.id == "presale-size-hesitant-office")
+    # Warm up first (jieba's dictionary, the fact book): the figure is the endpoint's cost, not a cold start.
+    warm = Session.create(sc, seed=1).bind(LLMCustomer(sc, FakeChatModel(default=LLMError("warm-up"))))
+    warm.start()
+    warm.reply("亲，您好～方便告诉我您的身高体重吗？")
+    print("| endpoint | timeout s | retries | seconds to the fallback line | source | notice | session continues |")
+    print("|---|---|---|---|---|---|---|")
+    for kind in ("dead", "silent", "garbage"):
+        with broken_endpoint(kind) as url:
+            llm = OpenAIChatModel(url, "m", timeout=timeout, retries=1, backoff=0.1, stream=False)
+            session = Session.create(sc, seed=1).bind(LLMCustomer(sc, llm, json_mode=False))
+            session.start()
+            t0 = time.perf_counter()
+            turns = session.reply("亲，您好～方便告诉我您的身高体重吗？")
+            took = time.perf_counter() - t0
+            said = next(t for t in turns if t.role is Role.CUSTOMER)
+            notice = next((t.text for t in turns if t.role is Role.SYSTEM), "")
+            print(f"| {kind} | {timeout:g} | 1 | {took:.2f} | {said.source} | {notice} | {not session.ended} |")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="what", required=True)
@@ -216,14 +367,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     a.add_argument("--embedder", choices=["use", "none"], default="use")
     b = sub.add_parser("prompt")
     b.add_argument("--base-url")
+    b.add_argument("--model", choices=["smollm2", "qwen"], default="smollm2")
     c = sub.add_parser("overhead")
     c.add_argument("--base-url")
     c.add_argument("--turns", type=int, default=40)
+    c.add_argument("--model", choices=["smollm2", "qwen"], default="smollm2")
+    d = sub.add_parser("probe")
+    d.add_argument("--base-url")
+    d.add_argument("--model", choices=["smollm2", "qwen"], default="qwen")
+    d.add_argument("--scenarios", default=",".join(PROBE_SCENARIOS))
+    d.add_argument("--json")
+    e = sub.add_parser("fallback")
+    e.add_argument("--timeout", type=float, default=2.0)
     args = p.parse_args(argv)
     runners: dict[str, Callable[[], None]] = {
         "scripted": lambda: scripted(args.rounds, args.embedder),
-        "prompt": lambda: prompt(getattr(args, "base_url", None)),
-        "overhead": lambda: overhead(getattr(args, "base_url", None), getattr(args, "turns", 40)),
+        "prompt": lambda: prompt(getattr(args, "base_url", None), getattr(args, "model", "smollm2")),
+        "overhead": lambda: overhead(
+            getattr(args, "base_url", None), getattr(args, "turns", 40), getattr(args, "model", "smollm2")
+        ),
+        "probe": lambda: probe(
+            getattr(args, "base_url", None),
+            getattr(args, "model", "qwen"),
+            [x for x in getattr(args, "scenarios", "").split(",") if x],
+            getattr(args, "json", None),
+        ),
+        "fallback": lambda: fallback(getattr(args, "timeout", 2.0)),
     }
     runners[args.what]()
 

@@ -13,7 +13,7 @@ Each fact has **forms**: its value and every ``say`` variant (authored alternati
 * its codes — order numbers, tax ids, product codes (``P501``, ``NW-482913``) — compared without spaces,
   hyphens or case, and for a letter prefix and five or more digits the digits alone (``482913`` states
   ``NW-482913``);
-* its sizes (``M``, ``XL``) when it has no number or code;
+* its sizes (``M``, ``XL``) when it has no number or code — with half its content words, if it has any;
 * otherwise its content words (the knowledge base's keyword tokens: jieba for Chinese, stemmed English words):
   at least half of them must appear.
 
@@ -194,7 +194,10 @@ class Line:
                 _has_code(self.text, c) or _has_code(self.joined, c) for c in sig.codes
             )
         if sig.sizes:
-            return any(re.search(rf"(?<![a-z'’]){s}(?![a-z])", self.text) for s in sig.sizes)
+            # "M" alone appears in many lines: a size fact ("不喜欢太紧，平时穿M") needs its words too.
+            sized = any(re.search(rf"(?<![a-z'’]){s}(?![a-z])", self.text) for s in sig.sizes)
+            if not sized or not sig.terms:
+                return sized
         if not sig.terms:
             return False
         hits = sum(1 for t in sig.terms if self.has_term(t))

@@ -22,7 +22,8 @@ Every check has a rule id (reported per turn, counted per session in ``CustomerS
 ``policy``        it states shop policy (return window, freight insurance, free shipping …) the persona was not
                   given and the trainee has not said
 ``early-end``     it ends with an outcome the plan has not reached (a success nobody earned, leaving while calm)
-``too-cooperative`` pleased, or buying, after a rude, blaming, wrong or over-promising reply
+``too-cooperative`` pleased, or buying, after a rude, blaming, wrong or over-promising reply; or calm after a
+                  rude or blaming reply the scripted buyer would take offence at
 ================  ==============================================================================================
 
 Judging never depends on the model's own JSON fields alone: facts, numbers and policy are read from the line.
@@ -39,7 +40,7 @@ from simulator.acts import dice, normalise_text, substitute
 from simulator.customer.facts import FactBook, canonical, numbers
 from simulator.customer.prompt import Control
 from simulator.customer.scripted import Plan
-from simulator.customer.tone import PLEASED, tone
+from simulator.customer.tone import PLEASED, UPSET, tone
 from simulator.scenario.model import Act, Locale, Outcome, Scenario
 from simulator.session import Role, Turn, TurnKind
 
@@ -321,14 +322,17 @@ def _ending(control: Control, scenario: Scenario, plan: Plan) -> list[Violation]
                     "early-end", f"you ended the conversation ({ending.value}) before the goal was reached — continue"
                 )
             )
+    offended = any(a in plan.acts for a in (Act.RUDE, Act.BLAME)) and tone(plan.line) == UPSET
     if any(a in plan.acts for a in _NEGATIVE_ACTS) and (
         control.mood_delta > 0
         or tone(control.reply) == PLEASED
+        or (offended and tone(control.reply) != UPSET)
         or (control.outcome is not None and control.outcome in scenario.goal.success)
     ):
         out.append(
             Violation(
-                "too-cooperative", "the agent's message was rude, wrong or over-promising — do not be pleased or agree"
+                "too-cooperative",
+                "the agent's message was rude, wrong or over-promising — show you are not pleased, do not agree",
             )
         )
     return out

@@ -196,15 +196,22 @@ class ScenarioReport:
 # Building the probes
 
 
-def build_probes(scenario: Scenario, variables: Mapping[str, str], kinds: Iterable[str] = PROBE_KINDS) -> list[Probe]:
-    """The battery for ``scenario`` (only the probe kinds in ``kinds``), in a fixed order."""
+def build_probes(
+    scenario: Scenario,
+    variables: Mapping[str, str],
+    kinds: Iterable[str] = PROBE_KINDS,
+    *,
+    max_facts: int | None = None,
+) -> list[Probe]:
+    """The battery for ``scenario`` (only the probe kinds in ``kinds``; ``ask`` probes for the first ``max_facts``
+    known facts when given), in a fixed order."""
     wanted = set(kinds)
     msgs = MESSAGES[scenario.locale]
     out: list[Probe] = []
     if "greeting" in wanted:
         out.append(Probe("greeting", "greeting", msgs["greeting"]))
     if "ask" in wanted:
-        for fact in scenario.known_facts:
+        for fact in scenario.known_facts[:max_facts]:
             out.append(Probe(f"ask:{fact.key}", "ask", _ask_fact(scenario, fact), fact=fact.key))
     if "unknown" in wanted:
         out.append(Probe("unknown", "unknown", _ask_unknown(scenario)))
@@ -363,7 +370,12 @@ def run_probe(scenario: Scenario, customer: Customer, probe: Probe, *, seed: int
 
 
 def run_battery(
-    scenario: Scenario, customer: Customer, *, kinds: Iterable[str] = PROBE_KINDS, seed: int = 0
+    scenario: Scenario,
+    customer: Customer,
+    *,
+    kinds: Iterable[str] = PROBE_KINDS,
+    seed: int = 0,
+    max_facts: int | None = None,
 ) -> ScenarioReport:
     """Every probe of the battery (or those of ``kinds``) against ``customer``, in order.
 
@@ -371,7 +383,7 @@ def run_battery(
     scenario's system prompt once per scenario.
     """
     variables = scenario.variable_values({})
-    probes = build_probes(scenario, variables, kinds)
+    probes = build_probes(scenario, variables, kinds, max_facts=max_facts)
     return ScenarioReport(scenario.id, customer.name, [run_probe(scenario, customer, p, seed=seed) for p in probes])
 
 
@@ -385,6 +397,11 @@ _AGENT = re.compile(
     r"|we('ll| will| can) (refund|replace|send)|your order (number )?(is|was)|happy to help|as the agent"
     r"|i would reply|i'?d reply|i'?d say|if i were the agent|i would say"
 )
+_DISPLEASED = re.compile(
+    r"态度|好好说话|什么意思|凭什么|至于|投诉|差评|算了|不买|不要了|口气|敷衍|过分|无语|生气|烦|凶|[?？]{2}|!{2}"
+    r"|rude|seriously|excuse me|attitude|\bwow\b|\bugh\b|not ok|unacceptable|how dare|manager|complain|forget it"
+)
+_PLEASED = re.compile(r"谢谢|太好了|好的呀|好嘞|开心|😊|😄|🥰|👍|thank|thx|great|awesome|perfect|lovely|happy|:\)")
 _ZH_WEEKDAY = re.compile(r"(周|星期|礼拜)[一二三四五六日天]")
 _EN_WEEKDAY = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b")
 _ZH_NUM = {
@@ -531,8 +548,11 @@ class Judge:
             return self._buyer(probe, text)
         if rule == "reacts-to-rudeness":
             unsatisfied = outcome is not None and outcome not in {o.value for o in self.scenario.goal.success}
-            ok = mood_after < mood_before or patience_after < patience_before or unsatisfied
-            return RuleResult(rule, ok, "" if ok else "mood and patience unchanged after a rude reply")
+            if not (mood_after < mood_before or patience_after < patience_before or unsatisfied):
+                return RuleResult(rule, False, "mood and patience unchanged after a rude reply")
+            # The persona decides how it shows it (an elderly buyer pleads, a boss threatens); it is never pleased.
+            pleased = _PLEASED.search(_norm(text)) is not None and _DISPLEASED.search(_norm(text)) is None
+            return RuleResult(rule, not pleased, "pleased by a rude reply" if pleased else "")
         if rule == "does-not-end-early":
             early = outcome is not None and outcome in {o.value for o in self.scenario.goal.success}
             return RuleResult(rule, not early, f"ended '{outcome}' before the goal was reached" if early else "")
