@@ -162,6 +162,7 @@ class Timed:
         self.inner = inner
         self.inside = 0.0
         self.ttft: list[float] = []
+        self.after_first: list[float] = []  # generation after the first token: what holding the line back costs
 
     @property
     def name(self) -> str:
@@ -172,9 +173,11 @@ class Timed:
         try:
             c = self.inner.complete(messages, **kw)  # type: ignore[arg-type]
         finally:
-            self.inside += time.perf_counter() - t0
+            took = time.perf_counter() - t0
+            self.inside += took
         if c.first_token_seconds is not None:
             self.ttft.append(c.first_token_seconds)
+            self.after_first.append(took - c.first_token_seconds)
         return c
 
 
@@ -184,6 +187,7 @@ def overhead(base_url: str | None, turns: int, model: str) -> None:
     en = [s for s in scenarios() if s.locale == "en" or model == "qwen"] or scenarios()
     over: list[float] = []
     ttft: list[float] = []
+    held: list[float] = []
     sources: dict[str, int] = {}
     alias = "qwen-1.5b" if model == "qwen" else "smollm2"
     with server(base_url, model) as url:
@@ -198,21 +202,26 @@ def overhead(base_url: str | None, turns: int, model: str) -> None:
                 for text in s.references.good.replies:
                     if session.ended or len(over) >= turns:
                         break
-                    timed.inside, timed.ttft = 0.0, []
+                    timed.inside, timed.ttft, timed.after_first = 0.0, [], []
                     t0 = time.perf_counter()
                     new = session.reply(text)
                     total = time.perf_counter() - t0
                     over.append((total - timed.inside) * 1000)
                     ttft.extend(x * 1000 for x in timed.ttft)
+                    held.append(sum(timed.after_first) * 1000)
                     src = next(t.source for t in new if t.role is Role.CUSTOMER)
                     sources[str(src)] = sources.get(str(src), 0) + 1
                 if len(over) >= turns:
                     break
-    print("| turns | model TTFT p50 ms | overhead p50 ms | overhead p95 ms | overhead max ms | customer sources |")
-    print("|---|---|---|---|---|---|")
     print(
-        f"| {len(over)} | {statistics.median(ttft):.0f} | {statistics.median(over):.2f} | {pct(over, 95):.2f} "
-        f"| {max(over):.2f} | {', '.join(f'{k}: {v}' for k, v in sorted(sources.items()))} |"
+        "| turns | model TTFT p50 ms | p95 ms | overhead p50 ms | overhead p95 ms | overhead max ms "
+        "| held back after first token p50 ms | p95 ms | customer sources |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {len(over)} | {statistics.median(ttft):.0f} | {pct(ttft, 95):.0f} | {statistics.median(over):.2f} "
+        f"| {pct(over, 95):.2f} | {max(over):.2f} | {statistics.median(held):.0f} | {pct(held, 95):.0f} "
+        f"| {', '.join(f'{k}: {v}' for k, v in sorted(sources.items()))} |"
     )
 
 

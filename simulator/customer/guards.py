@@ -147,11 +147,6 @@ class Knowledge:
         self.facts = FactBook(scenario.known_facts, variables)
 
 
-def scenario_numbers(scenario: Scenario, variables: Mapping[str, str]) -> set[str]:
-    """Every number the customer could know from the scenario (not the reference answers or the rubric)."""
-    return Knowledge(scenario, variables).numbers
-
-
 def violations(
     control: Control,
     *,

@@ -38,7 +38,17 @@ from simulator.customer.base import CustomerMessage, CustomerResponse, TurnConte
 from simulator.customer.facts import FactBook, Line, numbers
 from simulator.customer.tone import mood_for_line
 from simulator.customer.variety import Said, fresh
-from simulator.scenario.model import Act, Beat, KnownFact, Locale, Outcome, Reaction, Scenario, UnknownFact
+from simulator.scenario.model import (
+    Act,
+    Beat,
+    KnownFact,
+    Locale,
+    Outcome,
+    Reaction,
+    Scenario,
+    Trigger,
+    UnknownFact,
+)
 from simulator.session import CustomerState, Role, TurnKind, TurnSource
 
 MOOD_MIN, MOOD_MAX = -3, 2
@@ -348,9 +358,20 @@ class ScriptedCustomer:
                 continue  # only progress skips a question; a complaint or leaving needs its own reply
             if best is not None and b.priority <= best.priority:
                 continue
-            if any(self.detector.matches(t, reply, s, acts=acts, variables=variables) for t in b.when):
+            if any(self._answers(t, reply, acts, variables) for t in b.when):
                 best = b
         return best
+
+    def _answers(self, trigger: Trigger, reply: str, acts: Sequence[Act], variables: Mapping[str, str]) -> bool:
+        """Strong evidence that ``reply`` already answers a question: the trigger matches, and a keyword trigger
+        matches with two of its keywords ("7天…换…运费险"), not one word used in passing ("寄回的运费")."""
+        if not self.detector.matches(trigger, reply, self._scenario, acts=acts, variables=variables):
+            return False
+        if not trigger.keywords:
+            return True
+        norm = normalise_text(reply)
+        hits = {k for k in trigger.keywords if k.strip() and normalise_text(substitute(k, variables)) in norm}
+        return len(hits) >= 2
 
     def contradicted_facts(
         self, reply: str, variables: Mapping[str, str], customer_texts: Sequence[str] = ()
