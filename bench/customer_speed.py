@@ -227,32 +227,49 @@ def overhead(base_url: str | None, turns: int, model: str) -> None:
 
 # -- the persona probe battery against a real model ----------------------------------------------------------
 
+# zh-CN and English alternate, so a run cut short still covers both languages.
 PROBE_SCENARIOS = (
     "presale-size-hesitant-office",
-    "complaint-wrong-item-demands-manager",
-    "aftersale-size-exchange-student",
     "aftersales-fleece-size-exchange",
+    "complaint-wrong-item-demands-manager",
     "complaint-late-express-angry",
+    "aftersale-size-exchange-student",
     "presale-boot-size-thick-socks",
 )
 PROBE_KINDS = ("greeting", "ask", "unknown", "wrong-fact", "role-swap", "rude", "goodbye")
 
 
 def probe(base_url: str | None, model: str, ids: Sequence[str], out: str | None) -> None:
-    """The llm suite's probe battery: escapes, fallback rate per scenario and per guard rule, tokens, seconds."""
+    """The llm suite's probe battery: escapes, fallback rate per scenario and per guard rule, tokens, seconds, and
+    the customer's own overhead (time outside the model calls) per probe turn."""
     import json
 
-    from simulator.customer.probe import run_battery, summary
+    from simulator.customer.probe import ScenarioReport, build_probes, run_probe, summary
 
     by_id = {s.id: s for s in scenarios()}
     alias = "qwen-1.5b" if model == "qwen" else "smollm2"
     reports = []
+    overheads: list[float] = []
+    ttfts: list[float] = []
+    held: list[float] = []
+    lines = Path(out).with_suffix(".jsonl").open("w", encoding="utf-8") if out else None
     with server(base_url, model) as url:
         for sid in ids:
             sc = by_id[sid]
-            llm = OpenAIChatModel(url, alias, seed=1, temperature=0.3, timeout=600, retries=0)
-            customer = LLMCustomer(sc, llm, json_mode=False, max_tokens=80)
-            reports.append(run_battery(sc, customer, kinds=PROBE_KINDS, max_facts=1))
+            timed = Timed(OpenAIChatModel(url, alias, seed=1, temperature=0.3, timeout=600, retries=0))
+            customer = LLMCustomer(sc, timed, json_mode=False, max_tokens=80)  # type: ignore[arg-type]
+            results = []
+            for p in build_probes(sc, sc.variable_values({}), PROBE_KINDS, max_facts=1):
+                timed.inside, timed.ttft, timed.after_first = 0.0, [], []
+                r = run_probe(sc, customer, p)
+                results.append(r)
+                overheads.append(r.seconds * 1000 - timed.inside * 1000)
+                ttfts.extend(x * 1000 for x in timed.ttft)
+                held.append(sum(timed.after_first) * 1000)
+                if lines is not None:  # one line per probe as it finishes: a long run can be read before it ends
+                    lines.write(json.dumps({"scenario": sid, **r.as_dict()}, ensure_ascii=False) + "\n")
+                    lines.flush()
+            reports.append(ScenarioReport(sc.id, customer.name, results))
     total = summary(reports)
     if out:
         Path(out).write_text(
@@ -288,6 +305,17 @@ def probe(base_url: str | None, model: str, ids: Sequence[str], out: str | None)
     prompt_t = [r.prompt_tokens / r.model_calls for r in results if r.prompt_tokens and r.model_calls]
     comp_t = [r.completion_tokens / r.model_calls for r in results if r.completion_tokens and r.model_calls]
     secs = [r.seconds for r in results]
+    print()
+    print(
+        "| probe turns | model TTFT p50 ms | p95 ms | customer overhead p50 ms | p95 ms | max ms "
+        "| held back after first token p50 ms | p95 ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {len(overheads)} | {statistics.median(ttfts):.0f} | {pct(ttfts, 95):.0f} "
+        f"| {statistics.median(overheads):.1f} | {pct(overheads, 95):.1f} | {max(overheads):.1f} "
+        f"| {statistics.median(held):.0f} | {pct(held, 95):.0f} |"
+    )
     print()
     print(
         "| model calls | calls per probe | prompt tokens per call p50 | completion tokens per call p50 "
