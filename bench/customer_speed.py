@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/customer_speed.py scripted [--rounds 5] [--embedder use|none]
     .venv/bin/python bench/customer_speed.py prompt [--model smollm2|qwen] [--base-url URL]  # tokens: /extras/tokenize
-    .venv/bin/python bench/customer_speed.py overhead [--model smollm2|qwen] [--base-url URL] [--turns 40]
+    .venv/bin/python bench/customer_speed.py overhead [--model smollm2|qwen|fake] [--base-url URL] [--turns 40]
     .venv/bin/python bench/customer_speed.py probe [--model qwen] [--base-url URL] [--scenarios a,b] [--json FILE]
     .venv/bin/python bench/customer_speed.py fallback [--timeout 2]
 
@@ -181,8 +181,44 @@ class Timed:
         return c
 
 
+def overhead_offline(turns: int) -> None:
+    """The same overhead with an instant fake model whose every answer the guards reject (agent talk, then an
+    invented number): the most expensive path — planning, two prompts, two guard passes, the fallback — on every
+    turn of every scenario's good reference, zh-CN and English. The model's own time is zero here."""
+    bad = ['{"reply": "亲，您好，有什么可以帮您？", "outcome": null}', "我上周三买的，花了388元 i paid 388"]
+    over: list[float] = []
+    cpu: list[float] = []  # the process's CPU time: what the turn costs when the cores are not shared
+    detector = ActDetector()
+    while len(over) < turns:
+        for s in scenarios():
+            assert s.references is not None
+            fake = FakeChatModel(default=lambda msgs: bad[len(msgs) % 2])
+            customer = LLMCustomer(s, fake, scripted=ScriptedCustomer(s, detector), json_mode=False)
+            session = Session.create(s, seed=1).bind(customer)
+            session.start()
+            for text in s.references.good.replies:
+                if session.ended or len(over) >= turns:
+                    break
+                t0, c0 = time.perf_counter(), time.process_time()
+                session.reply(text)
+                over.append((time.perf_counter() - t0) * 1000)
+                cpu.append((time.process_time() - c0) * 1000)
+            if len(over) >= turns:
+                break
+    warm, warm_cpu = over[1:], cpu[1:]  # the first turn loads jieba's dictionary (the web app warms up at start)
+    print("| turns | wall p50 ms | wall p95 ms | wall max ms | CPU p50 ms | CPU p95 ms | CPU max ms | first turn ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {len(over)} | {statistics.median(warm):.2f} | {pct(warm, 95):.2f} | {max(warm):.2f} "
+        f"| {statistics.median(warm_cpu):.2f} | {pct(warm_cpu, 95):.2f} | {max(warm_cpu):.2f} | {over[0]:.0f} |"
+    )
+
+
 def overhead(base_url: str | None, turns: int, model: str) -> None:
     """Time the LLM customer adds on top of the model call(s): planning, prompt, parsing, guards, fallback."""
+    if model == "fake":
+        overhead_offline(turns)
+        return
     # SmolLM2 cannot write Chinese: English scenarios only. Qwen plays both.
     en = [s for s in scenarios() if s.locale == "en" or model == "qwen"] or scenarios()
     over: list[float] = []
@@ -408,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     c = sub.add_parser("overhead")
     c.add_argument("--base-url")
     c.add_argument("--turns", type=int, default=40)
-    c.add_argument("--model", choices=["smollm2", "qwen"], default="smollm2")
+    c.add_argument("--model", choices=["smollm2", "qwen", "fake"], default="smollm2")
     d = sub.add_parser("probe")
     d.add_argument("--base-url")
     d.add_argument("--model", choices=["smollm2", "qwen"], default="qwen")
