@@ -4,6 +4,7 @@
     .venv/bin/python bench/customer_speed.py prompt [--model smollm2|qwen] [--base-url URL]  # tokens: /extras/tokenize
     .venv/bin/python bench/customer_speed.py overhead [--model smollm2|qwen|fake] [--base-url URL] [--turns 40]
     .venv/bin/python bench/customer_speed.py probe [--model qwen] [--base-url URL] [--scenarios a,b] [--json FILE]
+    .venv/bin/python bench/customer_speed.py probe-report FILE.jsonl [--server-log LOG]   # tables of a (partial) run
     .venv/bin/python bench/customer_speed.py fallback [--timeout 2]
 
 ``prompt``, ``overhead`` and ``probe`` start the local llama.cpp server (scripts/llm-server.sh) with the chosen
@@ -365,6 +366,90 @@ def probe(base_url: str | None, model: str, ids: Sequence[str], out: str | None)
     )
 
 
+def probe_report(jsonl: str, server_log: str | None) -> None:
+    """The probe tables from a (possibly unfinished) ``probe --json FILE`` run's FILE.jsonl; token counts per
+    model call from the llama.cpp server's log when given (its last N requests, N = the run's model calls)."""
+    import json
+    import re
+
+    rows = [json.loads(line) for line in Path(jsonl).read_text(encoding="utf-8").splitlines() if line.strip()]
+    by_scenario: dict[str, list[dict[str, object]]] = {}
+    for r in rows:
+        by_scenario.setdefault(str(r["scenario"]), []).append(r)
+
+    def fell_back(r: dict[str, object]) -> bool:
+        return "llm-fallback" in r["sources"]  # type: ignore[operator]
+
+    print("| scenario | probes | model answered | fallbacks | fallback rate | escapes | guard rejections |")
+    print("|---|---|---|---|---|---|---|")
+    for sid, rs in by_scenario.items():
+        fb = sum(1 for r in rs if fell_back(r))
+        answered = sum(1 for r in rs if "llm" in r["sources"])  # type: ignore[operator]
+        esc = sum(len(r["escapes"]) for r in rs)  # type: ignore[arg-type]
+        rej: dict[str, int] = {}
+        for r in rs:
+            for k, v in r["guard_rejections"].items():  # type: ignore[attr-defined]
+                rej[k] = rej.get(k, 0) + v
+        rej_s = ", ".join(f"{k} {v}" for k, v in sorted(rej.items(), key=lambda kv: -kv[1])) or "—"
+        print(f"| {sid} | {len(rs)} | {answered} | {fb} | {fb / len(rs):.0%} | {esc} | {rej_s} |")
+    print()
+    print("| probe kind | probes | fallback rate | escapes | rule failures |")
+    print("|---|---|---|---|---|")
+    for kind in PROBE_KINDS:
+        rs = [r for r in rows if r["kind"] == kind]
+        if rs:
+            fb = sum(1 for r in rs if fell_back(r))
+            esc = sum(len(r["escapes"]) for r in rs)  # type: ignore[arg-type]
+            failed = sum(1 for r in rs for v in r["rules"].values() if not v["passed"])  # type: ignore[attr-defined]
+            print(f"| {kind} | {len(rs)} | {fb / len(rs):.0%} | {esc} | {failed} |")
+    calls = sum(int(r["model_calls"]) for r in rows)  # type: ignore[call-overload]
+    rej_total: dict[str, int] = {}
+    for r in rows:
+        for k, v in r["guard_rejections"].items():  # type: ignore[attr-defined]
+            rej_total[k] = rej_total.get(k, 0) + v
+    print()
+    print("| guard rule | rejections | share of model answers |")
+    print("|---|---|---|")
+    for rule, n in sorted(rej_total.items(), key=lambda kv: -kv[1]):
+        print(f"| {rule} | {n} | {n / max(calls, 1):.0%} |")
+    secs = [float(r["seconds"]) for r in rows]  # type: ignore[arg-type]
+    print()
+    print("| probes | model calls | calls per probe | seconds per probe p50 | p95 | max |")
+    print("|---|---|---|---|---|---|")
+    print(
+        f"| {len(rows)} | {calls} | {calls / len(rows):.2f} | {statistics.median(secs):.1f} | {pct(secs, 95):.1f} "
+        f"| {max(secs):.1f} |"
+    )
+    if server_log:
+        reqs: list[dict[str, float]] = []
+        cur: dict[str, float] | None = None
+        for line in Path(server_log).read_text(errors="replace").splitlines():
+            m = re.search(r"Llama.generate: (\d+) prefix-match hit, remaining (\d+) prompt tokens", line)
+            if m:
+                cur = {"cached": float(m.group(1)), "evaluated": float(m.group(2))}
+            elif cur is not None and (m := re.search(r"\beval time =\s+([\d.]+) ms /\s+(\d+) runs", line)):
+                cur["decode_ms"], cur["completion"] = float(m.group(1)), float(m.group(2))
+            elif cur is not None and (m := re.search(r"total time =\s+([\d.]+) ms", line)):
+                cur["total_ms"] = float(m.group(1))
+                reqs.append(cur)
+                cur = None
+        reqs = reqs[-calls:]
+        prompt_t = [r["cached"] + r["evaluated"] for r in reqs]
+        comp_t = [r.get("completion", 0.0) for r in reqs]
+        tps = [r["completion"] / (r["decode_ms"] / 1000) for r in reqs if r.get("decode_ms")]
+        print()
+        print(
+            "| model calls | prompt tokens p50 | max | served from llama.cpp's prefix cache | completion tokens p50 "
+            "| max | decode tokens/s p50 |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        cached = sum(r["cached"] for r in reqs) / sum(prompt_t)
+        print(
+            f"| {len(reqs)} | {statistics.median(prompt_t):.0f} | {max(prompt_t):.0f} | {cached:.0%} "
+            f"| {statistics.median(comp_t):.0f} | {max(comp_t):.0f} | {statistics.median(tps):.1f} |"
+        )
+
+
 # -- falling back from a broken endpoint --------------------------------------------------------------------
 
 
@@ -450,6 +535,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     d.add_argument("--model", choices=["smollm2", "qwen"], default="qwen")
     d.add_argument("--scenarios", default=",".join(PROBE_SCENARIOS))
     d.add_argument("--json")
+    f = sub.add_parser("probe-report")
+    f.add_argument("jsonl")
+    f.add_argument("--server-log")
     e = sub.add_parser("fallback")
     e.add_argument("--timeout", type=float, default=2.0)
     args = p.parse_args(argv)
@@ -466,6 +554,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             getattr(args, "json", None),
         ),
         "fallback": lambda: fallback(getattr(args, "timeout", 2.0)),
+        "probe-report": lambda: probe_report(getattr(args, "jsonl", ""), getattr(args, "server_log", None)),
     }
     runners[args.what]()
 
