@@ -65,3 +65,4 @@ class Retriever(Protocol):
     ) -> list[Passage]:
         """The ``k`` best passages for ``query`` under the filters, best first."""
         ...
+
