@@ -22,13 +22,13 @@ A line states a fact when it states any one of its forms completely.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from simulator.acts import substitute
 from simulator.knowledge.tokens import Tokenizer
+from simulator.quantities import to_digits
 from simulator.scenario.persona import KnownFact
 from simulator.text import CJK, normalise_text
 
@@ -43,16 +43,6 @@ _HEIGHT = (
     re.compile(r"(?<![0-9.])1米(\d)(\d)?(?![0-9])"),  # 一米六五 → 1米65 → 165
     re.compile(r"(?<![0-9.])1\.(\d\d)\s*(?:m|米)(?![a-z])"),  # 1.65m → 165
 )
-# Chinese numerals. A run of two or more (一百零四, 六五) or 十 is a number; a single 一…九 only before a unit
-# (三件, 两尺) or after 尺/米 (两尺一, 一米六) — 一下, 一般, 一点 are not numbers. Weekdays stay words.
-_ZH_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_ZH_UNIT = {"十": 10, "百": 100, "千": 1000}
-_ZH_RUN = re.compile(
-    r"(?<![周期拜])[零〇一二两三四五六七八九十百千万](?:[零〇一二两三四五六七八九十百千万]|点(?=[零〇一二两三四五六七八九]))*"
-)
-_ZH_MEASURE = re.compile(
-    r"\s*(天|斤|公斤|千克|件|个|次|岁|号|码|周|月|年|小时|分钟|分|米|厘米|尺|寸|块|元|倍|条|双|层|cm|kg)"
-)
 _WEEKDAY = re.compile(r"(星期|礼拜|周)([一二三四五六日天1-7])")
 _WEEKDAY_NAME = {"1": "一", "2": "二", "3": "三", "4": "四", "5": "五", "6": "六", "7": "日", "天": "日"}
 
@@ -62,55 +52,9 @@ def canonical(text: str) -> str:
     norm = normalise_text(text)
     if CJK.search(norm):
         norm = _WEEKDAY.sub(lambda m: "周" + _WEEKDAY_NAME.get(m.group(2), m.group(2)), norm)
-        norm = _ZH_RUN.sub(lambda m: _zh_number(m, norm), norm)
-    if re.search(r"[a-z]{3}", norm):
-        norm = _en_digits(norm)
+    norm = to_digits(norm, loose=True)
     norm = _HEIGHT[0].sub(lambda m: "1" + m.group(1) + (m.group(2) or "0"), norm)
     return _HEIGHT[1].sub(lambda m: "1" + m.group(1), norm)
-
-
-def _zh_number(m: re.Match[str], text: str) -> str:
-    run = m.group(0)
-    if len(run) == 1 and run in _ZH_DIGIT:
-        before = text[m.start() - 1] if m.start() > 0 else ""
-        if not (_ZH_MEASURE.match(text, m.end()) or before in "尺米"):
-            return run
-    whole, _, frac = run.partition("点")
-    value = _zh_integer(whole)
-    if value is None:
-        return run
-    if frac:
-        digits = "".join(str(_ZH_DIGIT[c]) for c in frac if c in _ZH_DIGIT)
-        return f"{value}.{digits}" if digits else str(value)
-    return str(value)
-
-
-def _zh_integer(run: str) -> int | None:
-    if not run:
-        return None
-    if all(c in _ZH_DIGIT for c in run):  # 六五 → 65, 一六五 → 165
-        return int("".join(str(_ZH_DIGIT[c]) for c in run))
-    total = section = number = 0
-    for c in run:
-        if c in _ZH_DIGIT:
-            number = _ZH_DIGIT[c]
-        elif c in _ZH_UNIT:
-            section += (number or 1) * _ZH_UNIT[c]
-            number = 0
-        elif c == "万":
-            total += (section + number) * 10_000
-            section = number = 0
-    return total + section + number
-
-
-@functools.lru_cache(maxsize=4096)
-def _en_digits(text: str) -> str:
-    from text_to_num import alpha2digit
-
-    try:
-        return str(alpha2digit(text, "en", threshold=0))
-    except (ValueError, TypeError):
-        return text
 
 
 def numbers(text: str) -> list[str]:
