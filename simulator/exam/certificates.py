@@ -50,7 +50,7 @@ def new_code() -> str:
 def normalise_code(text: str) -> str:
     """A code as typed (lower case, spaces, O for 0, I/L for 1) in its canonical form; "" if it cannot be one."""
     raw = "".join(ch for ch in text.upper() if ch.isalnum())
-    raw = raw.translate(str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V"}))
+    raw = raw.translate(str.maketrans("OILU", "011V"))
     if len(raw) != CODE_CHARS or any(ch not in ALPHABET for ch in raw):
         return ""
     return "-".join(raw[i : i + 4] for i in range(0, CODE_CHARS, 4))

@@ -112,14 +112,14 @@ def variant_problems(s: Scenario) -> list[tuple[Loc, str]]:
             out.append((("variants", ci, "id"), f"duplicate variant id '{case.id}' — give each a unique id"))
         seen.add(case.id)
         for name, value in case.values.items():
-            loc: Loc = ("variants", ci, "values", name)
-            var = s.variables.get(name)
-            if var is None:
-                out.append((loc, f"unknown variable '{name}'{suggest(name, names)} — declare it under variables"))
+            where: Loc = ("variants", ci, "values", name)
+            declared = s.variables.get(name)
+            if declared is None:
+                out.append((where, f"unknown variable '{name}'{suggest(name, names)} — declare it under variables"))
                 continue
-            problem = value_problem(s, var, value, in_case=True)
+            problem = value_problem(s, declared, value, in_case=True)
             if problem:
-                out.append((loc, problem))
+                out.append((where, problem))
     return out
 
 
