@@ -58,7 +58,14 @@ class Variant:
         )
 
 
-def draw_variant(scenario: Scenario, seed: int, *, day: date, edge_cases: EdgeCases = EdgeCases.ALLOW) -> Variant:
+def draw_variant(
+    scenario: Scenario,
+    seed: int,
+    *,
+    day: date,
+    edge_cases: EdgeCases = EdgeCases.ALLOW,
+    case: str | None = None,
+) -> Variant:
     """Draw a variant of ``scenario``: a case by weight (edge cases as the exam allows), then each remaining
     variable from its declaration. The same scenario, seed and day give the same variant.
 
@@ -67,6 +74,7 @@ def draw_variant(scenario: Scenario, seed: int, *, day: date, edge_cases: EdgeCa
         seed: The attempt's seed for this scenario.
         day: The exam day (``date`` variables count from it).
         edge_cases: Whether edge-case variants may (allow), may not (never) or must (only) be drawn.
+        case: Draw this case (``simulator check`` walks every case); default: by weight.
 
     Raises:
         VariantError: ``only`` edge cases were asked for and the scenario has none.
@@ -82,10 +90,14 @@ def draw_variant(scenario: Scenario, seed: int, *, day: date, edge_cases: EdgeCa
     values: dict[str, str] = {}
     case_id = None
     edge = False
+    if case is not None:
+        cases = [c for c in scenario.variants if c.id == case]
+        if not cases:
+            raise VariantError(f"scenario '{scenario.id}' has no variant '{case}'")
     if cases:
-        case = rng.choices(cases, weights=[c.weight for c in cases], k=1)[0]
-        values.update({k: str(v) for k, v in case.values.items()})
-        case_id, edge = case.id, case.edge
+        chosen = rng.choices(cases, weights=[c.weight for c in cases], k=1)[0]
+        values.update({k: str(v) for k, v in chosen.values.items()})
+        case_id, edge = chosen.id, chosen.edge
     for name in sorted(scenario.variables):
         if name not in values:
             values[name] = _draw_value(scenario, scenario.variables[name], rng, day)
@@ -114,6 +126,16 @@ def _draw_value(scenario: Scenario, var: Variable, rng: random.Random, day: date
         else:
             lo = max(lo, int(limit) + 1)
     return str(rng.randint(lo, hi))
+
+
+def check_variants(scenario: Scenario, n: int, *, day: date) -> list[Variant]:
+    """The variants ``simulator check`` plays: every declared case once, then random draws, ``n`` at least."""
+    out = [draw_variant(scenario, 1000 + i, day=day, case=c.id) for i, c in enumerate(scenario.variants)]
+    seed = 0
+    while len(out) < n:
+        out.append(draw_variant(scenario, seed, day=day))
+        seed += 1
+    return out
 
 
 def variant_space(scenario: Scenario) -> int:
