@@ -23,7 +23,8 @@ import logging
 import random
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -613,15 +614,30 @@ class ExamService:
 
     def _check_tab(self, s: Any, row: store.ExamAttempt, tab: str | None) -> None:
         if row.tab is not None and tab != row.tab:
-            store.add_event(s, row.id, "stale-tab", at=self.now(), part_id=_current_id(row))
-            raise TabConflict("this exam is open in another tab or window — continue there, or take it over here")
+            raise _Refused(
+                "stale-tab",
+                _current_id(row),
+                {},
+                TabConflict("this exam is open in another tab or window — continue there, or take it over here"),
+            )
+
+    @contextmanager
+    def _refusals(self, attempt_id: int) -> Iterator[None]:
+        """Turn a refusal into its error, after recording it in a transaction of its own (the refused one rolls
+        back)."""
+        try:
+            yield
+        except _Refused as r:
+            with self.engine.store.write() as s:
+                store.add_event(s, attempt_id, r.kind, at=self.now(), part_id=r.part_id, detail=r.detail)
+            raise r.error from None
 
     # -- parts -----------------------------------------------------------------------------------------------
 
     def start_part(self, attempt_id: int, user_id: int, tab: str | None = None) -> None:
         """Start the current part's timer (idempotent); a role-play part opens its first conversation."""
         first_play: tuple[int, str] | None = None
-        with self._lock(attempt_id), self.engine.store.write() as s:
+        with self._lock(attempt_id), self._refusals(attempt_id), self.engine.store.write() as s:
             row = store.get_attempt(s, attempt_id, for_update=True)
             if row is None or row.user_id != user_id:
                 raise NotFound("no such exam attempt")
@@ -736,7 +752,7 @@ class ExamService:
         if not v.row.in_progress:
             return
         if tab is not None:
-            with self.engine.store.write() as s:
+            with self._refusals(attempt_id), self.engine.store.write() as s:
                 row = store.get_attempt(s, attempt_id, for_update=True)
                 assert row is not None
                 self._check_tab(s, row, tab)
@@ -803,20 +819,17 @@ class ExamService:
         """
         self.enforce_deadline(attempt_id)
         now = self.now()
-        with self.engine.store.write() as s:
+        late = ExamClosed("time is up for this part — answers after the deadline are not accepted")
+        with self._refusals(attempt_id), self.engine.store.write() as s:
             row = store.get_attempt(s, attempt_id, for_update=True)
             if row is None or row.user_id != user_id:
                 raise NotFound("no such exam attempt")
             parts = [PartState.from_dict(p) for p in row.parts]
             part = parts[row.part_index] if row.in_progress and row.part_index < len(parts) else None
             if part is None or part.kind != PartKind.WRITTEN.value or not part.open:
-                store.add_event(s, row.id, "late-answer", at=now, detail={"question": question_key[:160]})
-                raise ExamClosed("time is up for this part — answers after the deadline are not accepted")
+                raise _Refused("late-answer", None, {"question": question_key[:160]}, late)
             if part.deadline is not None and now >= part.deadline:
-                store.add_event(
-                    s, row.id, "late-answer", at=now, part_id=part.id, detail={"question": question_key[:160]}
-                )
-                raise ExamClosed("time is up for this part — answers after the deadline are not accepted")
+                raise _Refused("late-answer", part.id, {"question": question_key[:160]}, late)
             self._check_tab(s, row, tab)
             frozen = Frozen.from_dict(row.frozen)
             drawn = {d.key for d in frozen.questions.get(part.id, [])}
@@ -847,7 +860,7 @@ class ExamService:
         if part.remaining(self.now()) <= 0:
             raise ExamClosed("time is up for this part — replies after the deadline are not accepted")
         if tab is not None or v.row.tab is not None:
-            with self.engine.store.write() as s:
+            with self._refusals(attempt_id), self.engine.store.write() as s:
                 row = store.get_attempt(s, attempt_id, for_update=True)
                 assert row is not None
                 self._check_tab(s, row, tab)
@@ -1099,6 +1112,15 @@ class ExamService:
 
 
 # ---------------------------------------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """A request the exam refuses; :meth:`ExamService._refusals` records it (kind, part, detail) and raises
+    ``error``."""
+
+    def __init__(self, kind: str, part_id: str | None, detail: dict[str, Any], error: ExamError):
+        super().__init__(str(error))
+        self.kind, self.part_id, self.detail, self.error = kind, part_id, detail, error
 
 
 def _unique_code(s: Any) -> str:

@@ -377,7 +377,7 @@ class ShortAnswerChecker:
                     "persona": {"name": "exam", "age_group": "25-34", "traits": ["exam"], "speaking_style": "exam"},
                     "goal": {"description": "exam question", "success": ["informed"]},
                     "opening": [question.prompt[:1000]],
-                    "beats": [{"id": "answered", "when": {"act": "any"}, "say": ["ok"], "outcome": "informed"}],
+                    "beats": [{"id": "answered", "when": {"keywords": ["ok"]}, "say": ["ok"], "outcome": "informed"}],
                     "expectations": {"facts": [f.model_dump() for f in question.facts]},
                 }
             )
