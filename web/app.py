@@ -10,6 +10,8 @@ Nothing imports this module back: routes get what they need from :mod:`web.servi
 from __future__ import annotations
 
 import gc
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +22,8 @@ from fastapi.staticfiles import StaticFiles
 from pwdlib import PasswordHash
 
 from simulator.engine import Engine
+from simulator.exam.attempts import ExamService
+from simulator.exam.review import ExamReview
 from simulator.settings import Settings
 from simulator.store.users import password_hasher
 from web import i18n
@@ -27,12 +31,14 @@ from web.auth import csrf_protect
 from web.errors import install_error_handlers
 from web.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, LocaleMiddleware
 from web.ratelimit import RateLimiter
-from web.routes import accounts, chat, pages, trainer
+from web.routes import accounts, chat, examiner, pages, trainer, verify
+from web.routes import exams as exams_routes
 from web.security import SecurityHeadersMiddleware, SessionCookieMiddleware, load_secret
 from web.services import Services
 from web.views import build_templates
 
 WEB_DIR = Path(__file__).resolve().parent
+log = logging.getLogger("simulator.web")
 
 
 def create_app(
@@ -43,6 +49,7 @@ def create_app(
     limiter: RateLimiter | None = None,
     force_secure_cookies: bool = False,
     warm_up: bool = False,
+    sweep_every: float | None = 10.0,
 ) -> FastAPI:
     """Build the web app.
 
@@ -55,12 +62,25 @@ def create_app(
             forward the scheme).
         warm_up: Before serving, load the embedder, act detector, knowledge index and grader and take the
             start-up heap out of the garbage collector's sight (what ``simulator serve`` does).
+        sweep_every: Seconds between two sweeps of the exam clock while serving (close parts past their deadline,
+            grade what was submitted, schedule re-certification); None = no sweeper (tests sweep themselves).
     """
     settings.ensure_data_dir()
     engine = engine or Engine(settings)
     engine.store  # noqa: B018 — open and migrate the database now: a broken URL fails at start, not on a page
     catalogues = i18n.Catalogues()
     templates = build_templates(catalogues, max_message_chars=settings.max_message_chars)
+
+    exams = ExamService(engine)
+    stop = threading.Event()
+
+    def sweeper() -> None:
+        # The exam clock: a trainee who closed the browser is still submitted at the deadline and graded.
+        while not stop.wait(sweep_every or 10.0):
+            try:
+                exams.sweep()
+            except Exception:
+                log.exception("exam sweep failed")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -70,7 +90,14 @@ def create_app(
             # without this, each full collection walked it again and stopped every thread for ~150-220 ms
             # (8 such pauses in 30 s with 100 simulated trainees, bench/web_load.py).
             gc.freeze()
+        thread = None
+        if sweep_every:
+            thread = threading.Thread(target=sweeper, name="exam-sweeper", daemon=True)
+            thread.start()
         yield
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=5)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -87,10 +114,12 @@ def create_app(
         limiter=limiter or RateLimiter(),
         templates=templates,
         catalogues=catalogues,
+        exams=exams,
+        review=ExamReview(exams),
     )
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
-    for module in (accounts, pages, chat, trainer):
+    for module in (accounts, pages, chat, trainer, exams_routes, examiner, verify):
         app.include_router(module.router)
 
     install_error_handlers(app)

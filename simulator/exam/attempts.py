@@ -66,7 +66,7 @@ log = logging.getLogger("simulator.exam")
 IN_PROGRESS = "in-progress"
 SUBMITTED = "submitted"
 GRADED = "graded"
-CLIENT_EVENTS = {"paste", "left", "back"}
+CLIENT_EVENTS = {"paste", "away", "back"}
 MAX_EVENTS = 2000
 
 

@@ -109,7 +109,7 @@ class ExamEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("exam_attempts.id"), index=True)
-    # paste | left | back | new-tab | stale-tab | late-answer | auto-submit | part-start | part-submit
+    # paste | away | back | new-tab | stale-tab | late-answer | auto-submit | part-start | part-submit
     kind: Mapped[str] = mapped_column(String(24))
     part_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
