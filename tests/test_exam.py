@@ -48,9 +48,15 @@ def first_choice(w: World, aid: int) -> str:
     )
 
 
+def begin(w: World, user: int) -> int:
+    """Start an attempt in a new window and its first part."""
+    aid = w.exams.start(user, open_window(w, user=user))
+    w.exams.start_part(aid, user)
+    return aid
+
+
 def take(w: World, user: int, *, right: bool = True, side: str = "good") -> int:
-    win = open_window(w, user=user)
-    aid = w.exams.start(user, win)
+    aid = begin(w, user)
     answer_written(w, aid, right=right)
     w.exams.start_part(aid, user)
     play_roleplays(w, aid, side=side)
@@ -97,7 +103,7 @@ def test_whole_exam_to_a_certificate_anyone_can_verify(world: World) -> None:
 
 def test_answers_after_the_deadline_are_refused_and_the_part_closes(world: World) -> None:
     w, user = world, trainee(world)
-    aid = w.exams.start(user, open_window(w, user=user))
+    aid = begin(w, user)
     v = w.exams.view(aid)
     key = first_choice(w, aid)
     w.exams.save_answer(aid, user, None, key, "A")
@@ -116,7 +122,7 @@ def test_answers_after_the_deadline_are_refused_and_the_part_closes(world: World
 
 def test_a_timed_out_roleplay_is_graded_as_it_stands_and_unreached_ones_score_zero(world: World) -> None:
     w, user = world, trainee(world)
-    aid = w.exams.start(user, open_window(w, user=user))
+    aid = begin(w, user)
     answer_written(w, aid)
     w.exams.start_part(aid, user)
     sid = w.exams.next_conversation(aid, user)
@@ -145,7 +151,7 @@ def test_a_timed_out_roleplay_is_graded_as_it_stands_and_unreached_ones_score_ze
 
 def test_a_critical_question_answered_wrong_fails_a_high_score(world: World) -> None:
     w, user = world, trainee(world)
-    aid = w.exams.start(user, open_window(w, user=user))
+    aid = begin(w, user)
     v = w.exams.view(aid)
     from exam_helpers import correct, wrong
 
@@ -164,7 +170,7 @@ def test_a_critical_question_answered_wrong_fails_a_high_score(world: World) -> 
 
 def test_a_red_line_in_a_roleplay_fails_the_exam(world: World) -> None:
     w, user = world, trainee(world)
-    aid = w.exams.start(user, open_window(w, user=user))
+    aid = begin(w, user)
     answer_written(w, aid)
     w.exams.start_part(aid, user)
     # good references, except the cash-back buyer is offered cash back
@@ -288,6 +294,7 @@ def test_failed_attempt_gets_a_plan_a_cooldown_a_cap_and_a_reopen(world: World) 
     assert w.exams.eligibility(user, win).code == "ok"
     for _ in range(2):  # two more failed attempts use up the cap
         aid = w.exams.start(user, win)
+        w.exams.start_part(aid, user)
         answer_written(w, aid, right=False)
         w.exams.start_part(aid, user)
         play_roleplays(w, aid, side="bad")
@@ -306,7 +313,7 @@ def test_failed_attempt_gets_a_plan_a_cooldown_a_cap_and_a_reopen(world: World) 
 
 def test_one_tab_answers(world: World) -> None:
     w, user = world, trainee(world)
-    aid = w.exams.start(user, open_window(w, user=user))
+    aid = begin(w, user)
     key = first_choice(w, aid)
     w.exams.claim_tab(aid, user, "tab-a")
     w.exams.save_answer(aid, user, "tab-a", key, "A")
@@ -321,7 +328,7 @@ def test_one_tab_answers(world: World) -> None:
 
 def test_a_restart_mid_exam_keeps_answers_and_the_deadline(world: World, tmp_path: Path) -> None:
     w, user = world, trainee(world)
-    aid = w.exams.start(user, open_window(w, user=user))
+    aid = begin(w, user)
     v = w.exams.view(aid)
     deadline = v.parts[0].deadline
     key = first_choice(w, aid)

@@ -441,7 +441,8 @@ class ExamService:
 
     def start(self, user_id: int, window_id: int) -> int:
         """Start an attempt (or return the one in progress): draw the questions and role-play variants with a new
-        seed, freeze everything, start the first part. Returns the attempt id.
+        seed and freeze everything. The first part's timer starts with :meth:`start_part`, when the trainee has
+        read its instructions. Returns the attempt id.
 
         Raises:
             NotEligible: the trainee may not start now (says why).
@@ -493,9 +494,7 @@ class ExamService:
                 detail={"number": number, "seed": seed},
                 at=now,
             )
-            attempt_id = row.id
-        self.start_part(attempt_id, user_id)
-        return attempt_id
+            return row.id
 
     def _freeze(self, exam: ExamDefinition, seed: int, now: datetime, closes_at: datetime) -> dict[str, Any]:
         """Draw and copy everything the attempt needs into one JSON document."""
