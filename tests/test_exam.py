@@ -413,3 +413,21 @@ def test_certificates_expire_get_renewed_and_can_be_revoked(world: World) -> Non
     w.review.revoke(w.owner, other.id, "转岗，不再从事客服")
     assert w.review.verify(cert.code).status is CertificateStatus.REVOKED  # type: ignore[union-attr]
     assert aid
+
+
+def test_the_demo_schedules_both_certifications_for_the_demo_cohort(tmp_path: Path) -> None:
+    from simulator.store import open_database
+    from simulator.store.demo import DEMO_EXAMS, ensure_demo_accounts
+    from simulator.store.exams import windows_for_user
+    from simulator.store.users import get_user_by_name
+
+    db = open_database(f"sqlite:///{tmp_path / 'demo.db'}")
+    created = ensure_demo_accounts(db, password_hasher(fast=True), exams=set(DEMO_EXAMS))
+    assert "zhou" in [a.username for a in created] and any(a.role.value == "exam-owner" for a in created)
+    with db.read() as s:
+        for name in ("xiaoman", "ajie"):
+            windows = windows_for_user(s, get_user_by_name(s, name).id)
+            assert sorted(w.exam_id for w in windows) == sorted(DEMO_EXAMS)
+        assert windows_for_user(s, get_user_by_name(s, "laowang").id) == []
+    assert ensure_demo_accounts(db, password_hasher(fast=True), exams=set(DEMO_EXAMS)) == []  # once
+    db.dispose()
