@@ -441,8 +441,7 @@ def result(request: Request, attempt_id: int, viewer: Viewer = TraineeDep) -> Re
     if v.row.status == "in-progress":
         return RedirectResponse(f"/exam/{attempt_id}", status_code=303)
     context: dict[str, Any] = {"v": v, "exam": v.exam, "verdict": v.verdict, "closed": v.window_closed}
-    if is_htmx(request) and request.headers.get("hx-target") == "result":
-        return render(request, "_exam_result.html", {**context, **_result_details(request, v)})
+    # While grading runs the page polls this URL and keeps only #result (hx-select), so it is always the page.
     return render(request, "exam_result.html", {**context, **_result_details(request, v)})
 
 
