@@ -329,3 +329,52 @@ def test_variant_values_are_checked_against_knowledge_and_authority(tmp_path: Pa
     problems = _variant_scenario(tmp_path, ok, case)
     assert any("variants[0].values.size: 'XL' is not one of the variable's choices" in p for p in problems)
     assert any("variants[0].values.colour: unknown variable 'colour'" in p for p in problems)
+
+
+def test_exam_schemas_and_field_reference_are_current() -> None:
+    from simulator.exam.schema import FIELDS_END, FIELDS_START, SCHEMAS, field_reference, schema_of
+
+    for name, model in SCHEMAS.items():
+        committed = (SCENARIOS / name).read_text(encoding="utf-8")
+        assert committed == schema_of(model, name), f"{name} is stale — run `simulator schema --write` and commit it"
+    doc = (REPO / "docs" / "exams.md").read_text(encoding="utf-8")
+    start, end = doc.index(FIELDS_START), doc.index(FIELDS_END) + len(FIELDS_END)
+    assert doc[start:end] == field_reference(), "run `simulator schema --guide` and commit docs/exams.md"
+
+
+def test_editor_schemas_accept_the_shipped_exams_and_banks_and_flag_mistakes() -> None:
+    import json
+
+    import jsonschema
+    from ruamel.yaml import YAML
+
+    def errors(schema_file: str, text: str) -> list[str]:
+        schema = json.loads((SCENARIOS / schema_file).read_text(encoding="utf-8"))
+        return [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(YAML(typ="safe").load(text))]
+
+    exams, banks = exam_files([SCENARIOS, KNOWLEDGE])
+    for f in exams:
+        assert f.read_text(encoding="utf-8").splitlines()[0] == "# yaml-language-server: $schema=../exam.schema.json"
+        assert errors("exam.schema.json", f.read_text(encoding="utf-8")) == [], f
+    for f in banks:
+        assert errors("question-bank.schema.json", f.read_text(encoding="utf-8")) == [], f
+    assert errors("exam.schema.json", GOOD_EXAM.replace("minutes: 10\n    draw", "minuts: 10\n    draw"))
+
+
+def test_every_exam_field_is_described() -> None:
+    from pydantic import BaseModel
+
+    from simulator.scenario.loader import _unwrap
+
+    seen: set[type] = set()
+
+    def walk(model: type[BaseModel]) -> None:
+        for name, field in model.model_fields.items():
+            assert field.description, f"{model.__name__}.{name} has no description"
+            for a in _unwrap(field.annotation):
+                if isinstance(a, type) and issubclass(a, BaseModel) and a not in seen:
+                    seen.add(a)
+                    walk(a)
+
+    walk(ExamDefinition)
+    walk(QuestionBank)

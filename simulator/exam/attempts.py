@@ -685,10 +685,11 @@ class ExamService:
                     assert row is not None
                     if row.tab is not None and row.tab != tab:
                         raise TabConflict("this exam is open in another tab or window")
-            sid = self._open_play(v, part, plays[len(part.sessions)])
-            return sid
+            return self._open_play(v, part, plays[len(part.sessions)], len(part.sessions))
 
-    def _open_play(self, v: AttemptView, part: PartState, play: Mapping[str, Any]) -> str:
+    def _open_play(self, v: AttemptView, part: PartState, play: Mapping[str, Any], index: int) -> str:
+        """Open role-play ``index`` of ``part``; if another process opened it meanwhile, keep theirs (ours is
+        closed at once and never counted)."""
         variant = Variant.from_dict(play["variant"])
         scenario = v.frozen.scenario(play["scenario"])
         sid = self.engine.start_exam(
@@ -704,10 +705,16 @@ class ExamService:
             assert row is not None
             parts = [PartState.from_dict(p) for p in row.parts]
             target = next(p for p in parts if p.id == part.id)
-            target.sessions.append(sid)
-            row.parts = [p.to_dict() for p in parts]
-            row.updated_at = self.now()
-        return sid
+            if len(target.sessions) > index:
+                winner = target.sessions[index]
+            else:
+                target.sessions.append(sid)
+                row.parts = [p.to_dict() for p in parts]
+                row.updated_at = self.now()
+                winner = sid
+        if winner != sid:
+            self.engine.end_timed_out(sid)
+        return winner
 
     def submit_part(
         self, attempt_id: int, user_id: int | None, tab: str | None = None, *, reason: str = "trainee"
@@ -763,8 +770,8 @@ class ExamService:
                 for sid in part.sessions:
                     self.engine.end_timed_out(sid)
                 plays = v.frozen.roleplays.get(part.id, [])
-                for play in plays[len(part.sessions) :]:
-                    sid = self._open_play(v, part, play)
+                for index in range(len(part.sessions), len(plays)):
+                    sid = self._open_play(v, part, plays[index], index)
                     part.sessions.append(sid)
                     self.engine.end_timed_out(sid)
         with self.engine.store.write() as s:
@@ -774,8 +781,10 @@ class ExamService:
                 return
             parts = [PartState.from_dict(p) for p in row.parts]  # with the conversations opened above
             closed_ids = {p.id for p in closing}
+            closed_now = []
             for p in parts:
                 if p.id in closed_ids and p.submitted_at is None:
+                    closed_now.append(p.id)
                     p.submitted_at = now
                     p.reason = reason if p.started_at is not None else "not-started"
                     store.add_event(
@@ -789,6 +798,8 @@ class ExamService:
             row.part_index = max(row.part_index, max(i for i, p in enumerate(parts) if p.id in closed_ids) + 1)
             row.parts = [p.to_dict() for p in parts]
             row.updated_at = now
+            if not closed_now:
+                return  # another request or process closed them first
             if reason != "trainee":
                 reviews.audit(
                     s,
@@ -796,7 +807,7 @@ class ExamService:
                     exam_id=row.exam_id,
                     subject_user_id=row.user_id,
                     attempt_id=row.id,
-                    detail={"parts": sorted(closed_ids), "reason": reason},
+                    detail={"parts": closed_now, "reason": reason},
                     at=now,
                 )
             finished = row.part_index >= len(parts)

@@ -173,8 +173,7 @@ def render_pdf(text: CertificateText, *, font: tuple[Path, int]) -> bytes:
         pdf.set_xy(20, y)
         pdf.cell(w - 40, size * 0.5, value, align="C")
 
-    line(30, 14, text.shop, color=(107, 114, 128))
-    line(44, 30, text.heading, color=(180, 83, 9))
+    line(40, 30, text.heading, color=(180, 83, 9))
     line(70, 12, text.holder_label, color=(107, 114, 128))
     line(80, 26, text.holder)
     line(102, 16, text.exam)

@@ -279,11 +279,13 @@
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "hidden") away(); else back();
     });
-    // Another window in front without hiding this one; a confirm dialog of our own blurs for a moment only.
+    // Another window in front without hiding this one (a confirm dialog of our own blurs for a moment only); a
+    // page that never had the focus (opened in the background) has not been left.
+    var focused = document.hasFocus();
     window.addEventListener("blur", function () {
-      setTimeout(function () { if (!document.hasFocus()) away(); }, 1500);
+      setTimeout(function () { if (focused && !document.hasFocus()) { focused = false; away(); } }, 1500);
     });
-    window.addEventListener("focus", back);
+    window.addEventListener("focus", function () { focused = true; back(); });
     var timer = document.getElementById("exam-timer");
     if (!timer) return;
     var end = Date.now() + (parseInt(timer.dataset.remainingMs || "0", 10) || 0);
