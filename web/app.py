@@ -86,6 +86,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if warm_up:
             await anyio.to_thread.run_sync(engine.warm_up)
+            await anyio.to_thread.run_sync(exams.catalogue.refresh)  # the first exam page need not load every file
             # Everything loaded so far (jieba's dictionary, the index, templates) lives as long as the process:
             # without this, each full collection walked it again and stopped every thread for ~150-220 ms
             # (8 such pauses in 30 s with 100 simulated trainees, bench/web_load.py).

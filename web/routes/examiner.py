@@ -57,6 +57,7 @@ def dashboard(request: Request, viewer: Viewer = ExamOwnerDep) -> Response:
         {
             "files": sorted(loaded.files.items()),
             "exams": svc.exams.catalogue.exams(),
+            "titles": {e.exam.id: e.exam.title for e in svc.exams.catalogue.exams()},
             "trainees": trainees,
             "groups": {g.id: g for g in groups},
             "windows": windows,
@@ -79,7 +80,14 @@ def live(request: Request, viewer: Viewer = ExamOwnerDep) -> Response:
     with svc.engine.store.read() as s:
         people = {u.id: u for u in list_users(s)}
     return render(
-        request, "_examiner_live.html", {"live": svc.exams.in_progress(), "people": people, "now": svc.exams.now()}
+        request,
+        "_examiner_live.html",
+        {
+            "live": svc.exams.in_progress(),
+            "people": people,
+            "now": svc.exams.now(),
+            "titles": {e.exam.id: e.exam.title for e in svc.exams.catalogue.exams()},
+        },
     )
 
 

@@ -122,6 +122,7 @@ def my_exams(request: Request, viewer: Viewer = TraineeDep) -> Response:
             "now": now,
             "message": eligibility_message,
             "tr": svc.catalogues.gettext,
+            "scenario_titles": {x.scenario.id: x.scenario.title for x in svc.engine.scenarios.entries()},
         },
     )
 
@@ -450,7 +451,12 @@ def _result_details(request: Request, v: AttemptView) -> dict[str, Any]:
     e = None
     with contextlib.suppress(NotFound):  # a cancelled window: no retry from here
         e = svc.exams.eligibility(v.row.user_id, v.row.window_id)
-    out: dict[str, Any] = {"eligibility": e, "message": eligibility_message, "tr": svc.catalogues.gettext}
+    out: dict[str, Any] = {
+        "eligibility": e,
+        "message": eligibility_message,
+        "tr": svc.catalogues.gettext,
+        "scenario_titles": {x.scenario.id: x.scenario.title for x in svc.engine.scenarios.entries()},
+    }
     with svc.engine.store.read() as s:
         out["certificate"] = cert_store.of_attempt(s, v.row.id)
     if v.plan and e is not None:
