@@ -378,3 +378,23 @@ def test_every_exam_field_is_described() -> None:
 
     walk(ExamDefinition)
     walk(QuestionBank)
+
+
+def test_date_and_integer_variables_are_drawn_in_range() -> None:
+    from simulator.scenario.model import Scenario
+
+    base = load_scenario(REPO / "tests/data/good_scenarios/minimal.yaml").model_dump(mode="json")
+    base["variables"] = {
+        "signed_on": {"kind": "date", "default": "前天", "min": -6, "max": -1, "format": "%m月%d日"},
+        "days": {"kind": "integer", "default": "3", "min": 1, "max": 6},
+        "amount": {"kind": "integer", "default": "10", "min": 5, "max": 50, "authority": "max_compensation_yuan"},
+    }
+    base["expectations"]["authority"] = {"max_compensation_yuan": 20}
+    s = Scenario.model_validate(base)
+    day = date(2026, 3, 10)
+    allowed = {f"03月{d:02d}日" for d in range(4, 10)}
+    for seed in range(50):
+        v = draw_variant(s, seed, day=day)
+        assert v.values["signed_on"] in allowed
+        assert 1 <= int(v.values["days"]) <= 6
+        assert 5 <= int(v.values["amount"]) <= 20  # drawn inside the agent's authority, as declared
