@@ -352,7 +352,7 @@ def test_a_restart_mid_exam_keeps_answers_and_the_deadline(world: World, tmp_pat
 
 def test_overrides_and_appeals_recompute_the_verdict_and_are_logged(world: World) -> None:
     w, user = world, trainee(world)
-    aid = take(w, user, side="good")
+    aid = take(w, user, side="bad")  # findings to override whatever the drawn variants
     v = w.exams.view(aid)
     review = w.review.review(aid)
     conv = next(c for c in review.conversations if c.findings)
