@@ -36,7 +36,7 @@ from simulator.embedding.factory import make_embedder
 from simulator.llm import ChatMessage, Completion, FakeChatModel, LLMError, OpenAIChatModel
 from simulator.scenario import load_scenarios
 from simulator.scenario.model import Scenario
-from simulator.session import Session, play_replies
+from simulator.session import Session, fill_variables, play_replies
 from simulator.settings import Settings
 from simulator.turn import Speaker
 
@@ -242,6 +242,7 @@ def overhead(base_url: str | None, turns: int, model: str) -> None:
                 session = Session.create(s, seed=1)
                 session.start(customer)
                 for text in s.references.good.replies:
+                    text = fill_variables(text, session.variables)
                     if session.ended or len(over) >= turns:
                         break
                     timed.inside, timed.ttft, timed.after_first = 0.0, [], []

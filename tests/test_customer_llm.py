@@ -163,10 +163,11 @@ def test_make_customer_picks_by_settings() -> None:
 
 
 def test_system_prompt_is_a_pure_function_of_scenario_and_variables() -> None:
-    a = system_prompt(SCENARIO, {"height_say": "我165"})
-    assert a == system_prompt(SCENARIO, {"height_say": "我165"})
+    values = SCENARIO.variable_values  # a session always carries every variable (defaults filled in)
+    a = system_prompt(SCENARIO, values({"height_say": "我165"}))
+    assert a == system_prompt(SCENARIO, values({"height_say": "我165"}))
     assert "我165 104斤左右" in a and "{height_say}" not in a
-    assert system_prompt(SCENARIO, {"height_say": "165cm"}) != a
+    assert system_prompt(SCENARIO, values({"height_say": "165cm"})) != a
 
 
 # -- the guards that keep a weak model faithful (the failures seen with a real 1.5B model) --------------------

@@ -13,6 +13,7 @@ from simulator.errors import ConfigError
 from simulator.knowledge.base import KnowledgeBase
 from simulator.settings import Settings
 from simulator.store import open_database
+from simulator.store.demo import DEMO_ACCOUNTS
 from simulator.store.users import count_users, password_hasher
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -41,7 +42,7 @@ def test_first_start_then_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     settings = _settings(tmp_path)
     assert not KnowledgeBase.has_snapshot(settings)
     prepare(settings, echo=False)
-    assert _users(settings) == 4 and KnowledgeBase.has_snapshot(settings)
+    assert _users(settings) == len(DEMO_ACCOUNTS) and KnowledgeBase.has_snapshot(settings)
     assert len(KnowledgeBase.open(settings).load()) > 0
 
     def forbidden(*_a: object, **_k: object) -> None:
@@ -51,7 +52,7 @@ def test_first_start_then_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         m.setattr("simulator.scenario.loader.load_scenarios", forbidden)
         m.setattr(KnowledgeBase, "open", classmethod(forbidden))
         prepare(settings, echo=False)
-    assert _users(settings) == 4
+    assert _users(settings) == len(DEMO_ACCOUNTS)
 
     # another embedder: the start still stops and says to rebuild, as before
     other = _settings(tmp_path, embedder="fake:64")

@@ -13,6 +13,7 @@ from fakes import (
     start,
 )
 
+from simulator.session import fill_variables
 from simulator.store.sessions import list_turns
 from web import create_app
 
@@ -249,8 +250,9 @@ def test_real_engine_good_reference_buys(settings) -> None:
         create_user(s, hasher, "xiaoman", "demo1234")
     c, token = login(application, "xiaoman")
     sid = start(c, token)
-    for reply in load_scenario(EXAMPLE).references.good.replies:
-        _, answer = say(c, token, sid, reply)
+    scenario = load_scenario(EXAMPLE)
+    for reply in scenario.references.good.replies:
+        _, answer = say(c, token, sid, fill_variables(reply, scenario.variable_values()))
         if "/reports/" in answer.text:
             break
     html = c.get(f"/reports/{sid}").text

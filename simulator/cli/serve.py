@@ -33,7 +33,7 @@ def prepare(settings: Settings, *, echo: bool = True) -> None:
             from simulator.scenario.loader import load_scenarios
 
             ids = set(load_scenarios([settings.scenarios_dir]).scenarios) if settings.scenarios_dir.is_dir() else set()
-            created = ensure_demo_accounts(db, password_hasher(), assignable=ids)
+            created = ensure_demo_accounts(db, password_hasher(), assignable=ids, exams=_exam_ids(settings))
             if created:
                 say("Demo accounts created (user / password):")
                 for a in created:
@@ -42,6 +42,15 @@ def prepare(settings: Settings, *, echo: bool = True) -> None:
         db.dispose()
     if settings.demo and settings.knowledge_dir.is_dir():
         _ensure_index(settings, say)
+
+
+def _exam_ids(settings: Settings) -> set[str]:
+    """The exams that validate (the demo schedules only those)."""
+    from simulator.exam.catalogue import EXAMS_FOLDER, exam_files, load_exam_set
+
+    exams, _ = exam_files([settings.scenarios_dir / EXAMS_FOLDER])
+    _, banks = exam_files([settings.knowledge_dir])
+    return set(load_exam_set(exams, banks, scenarios=None, knowledge_ids=None).exams)
 
 
 def _ensure_index(settings: Settings, say) -> None:
