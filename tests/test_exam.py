@@ -252,6 +252,10 @@ def test_verdict_needs_overall_floors_and_no_red_line() -> None:
     assert [r.code for r in low.reasons] == ["overall-below"]
     silent = _decide(None, replies=0)  # never replied: 0, not unscored
     assert silent.status is VerdictStatus.FAILED and silent.parts[1].score == 0
+    gave_up = _grade({"service": 95, "technique": 90, "knowledge": 95, "process": 95})
+    gave_up.unscored_reason = "given up after 1 reply"  # practice leaves it unscored; an exam fails it
+    quit_early = _decide(gave_up, replies=1)
+    assert quit_early.status is VerdictStatus.FAILED and quit_early.parts[1].score == 0
     unscored = _grade({"service": 95, "technique": 90, "knowledge": 95, "process": 95})
     unscored.dimensions[Dimension.KNOWLEDGE].criteria[0].earned = None
     review = _decide(unscored)

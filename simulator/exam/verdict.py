@@ -170,8 +170,9 @@ class RolePlayOutcome:
         return self.replies == 0
 
     def overall(self) -> float | None:
-        """The conversation's overall score for the exam (0 when the trainee never replied)."""
-        if self.silent:
+        """The conversation's overall score for the exam: 0 when the trainee never replied, or gave up after too
+        little for practice to grade it (an exam grades what it got — never unscored)."""
+        if self.silent or (self.grade is not None and self.grade.unscored_reason is not None):
             return 0.0
         return None if self.grade is None else self.grade.overall
 
