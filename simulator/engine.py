@@ -161,6 +161,9 @@ class Engine:
     def grader(self) -> GradesTranscripts:
         """The shared grader (built on first use)."""
         if self._grader is None:
+            # Outside the lock: embedder() takes it too (a plain Lock — the first grade before any embedding
+            # deadlocked here).
+            embedder, detector = self.embedder(), self.detector()
             with self._lock:
                 if self._grader is None:
                     from simulator.grading.grader import Grader
@@ -168,8 +171,8 @@ class Engine:
                     grader: GradesTranscripts = Grader(
                         self.settings,
                         retriever=self.knowledge,
-                        embedder=self.embedder(),
-                        detector=self.detector(),
+                        embedder=embedder,
+                        detector=detector,
                         judge=self._judge,
                         pass_mark=self._pass_mark,
                     )
@@ -236,6 +239,7 @@ class Engine:
 
     def start(self, user_id: int, scenario_id: str, *, kind: SessionKind = SessionKind.PRACTICE) -> str:
         """Resume the user's unfinished conversation of this scenario, or start a new one; returns its id."""
+        from simulator.analytics.attempts import record_start
         from simulator.store.sessions import active_session, create_session
 
         entry = self.scenarios.get(scenario_id)
@@ -253,7 +257,9 @@ class Engine:
         )
         session.start(self.customer(entry.scenario))
         with self.store.write() as s:
-            return create_session(s, session, user_id=user_id).id
+            row = create_session(s, session, user_id=user_id)
+            record_start(s, row=row, settings=self.settings, scenario=entry.scenario)  # assignment, xAPI
+            return row.id
 
     def submit(self, session_id: str, text: str) -> Turn:
         """Store the trainee's message, committed before returning.
@@ -350,8 +356,9 @@ class Engine:
         Returns False when it cannot be graded (not finished, or its scenario is gone). The report page calls
         this too: if the background grading is running, it waits for it.
         """
+        from simulator.analytics.attempts import record_grade
         from simulator.store.grades import get_grade, save_grade
-        from simulator.store.sessions import load_session
+        from simulator.store.sessions import get_session, load_session
 
         with self._lock_for(f"grade:{session_id}"):
             with self.store.read() as s:
@@ -366,10 +373,28 @@ class Engine:
             except NotFound:
                 return False
             grader = self.grader()
-            grade = grader.grade(session.transcript(), scenario, session.variables)
+            transcript = session.transcript()
+            grade = grader.grade(transcript, scenario, session.variables)
             with self.store.write() as s:
                 save_grade(s, session_id, grade, grader_version=grader.version)
+                row = get_session(s, session_id)
+                if row is not None:  # analytics, the assignment it answers, xAPI — in the grade's transaction
+                    record_grade(
+                        s,
+                        row=row,
+                        transcript=transcript,
+                        grade=grade,
+                        settings=self.settings,
+                        scenario=scenario,
+                        pick=self.scenarios_training,
+                    )
         return True
+
+    def scenarios_training(self, criterion: str) -> list[str]:
+        """Ids of the usable scenarios that train a grader criterion, easiest first (training plans, retests)."""
+        from simulator.analytics.plans import scenarios_for
+
+        return scenarios_for((e.scenario for e in self.scenarios.entries()), criterion)
 
     # -- process life ---------------------------------------------------------------------------------------
 
