@@ -19,6 +19,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from pwdlib import PasswordHash
 
+from simulator.analytics.jobs import Background
 from simulator.engine import Engine
 from simulator.settings import Settings
 from simulator.store.users import password_hasher
@@ -27,12 +28,13 @@ from web.auth import csrf_protect
 from web.errors import install_error_handlers
 from web.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, LocaleMiddleware
 from web.ratelimit import RateLimiter
-from web.routes import accounts, chat, pages, trainer
+from web.routes import accounts, chat, dashboard, imports, pages, plans, reviews, teams, trainer
 from web.security import SecurityHeadersMiddleware, SessionCookieMiddleware, load_secret
 from web.services import Services
 from web.views import build_templates
 
 WEB_DIR = Path(__file__).resolve().parent
+ROUTERS = (accounts, pages, chat, trainer, dashboard, plans, imports, teams, reviews)
 
 
 def create_app(
@@ -43,6 +45,7 @@ def create_app(
     limiter: RateLimiter | None = None,
     force_secure_cookies: bool = False,
     warm_up: bool = False,
+    background: bool = True,
 ) -> FastAPI:
     """Build the web app.
 
@@ -55,12 +58,16 @@ def create_app(
             forward the scheme).
         warm_up: Before serving, load the embedder, act detector, knowledge index and grader and take the
             start-up heap out of the garbage collector's sight (what ``simulator serve`` does).
+        background: While serving, grade imported chats (QA jobs, resumed after a restart) and send xAPI
+            statements on a background thread (tests call ``services.background.run_once()`` instead).
     """
     settings.ensure_data_dir()
     engine = engine or Engine(settings)
     engine.store  # noqa: B018 — open and migrate the database now: a broken URL fails at start, not on a page
     catalogues = i18n.Catalogues()
-    templates = build_templates(catalogues, max_message_chars=settings.max_message_chars)
+    templates = build_templates(catalogues, max_message_chars=settings.max_message_chars, timezone=settings.timezone)
+
+    work = Background(engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -70,7 +77,10 @@ def create_app(
             # without this, each full collection walked it again and stopped every thread for ~150-220 ms
             # (8 such pauses in 30 s with 100 simulated trainees, bench/web_load.py).
             gc.freeze()
+        if background:
+            work.start()
         yield
+        work.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -87,15 +97,18 @@ def create_app(
         limiter=limiter or RateLimiter(),
         templates=templates,
         catalogues=catalogues,
+        background=work,
     )
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
-    for module in (accounts, pages, chat, trainer):
+    for module in ROUTERS:
         app.include_router(module.router)
 
     install_error_handlers(app)
     # Outermost last: security headers → session cookie → locale → body limit → routes.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, paths={"/trainer/imports": imports.MAX_UPLOAD_BYTES}
+    )
     app.add_middleware(LocaleMiddleware, default=settings.locale)
     app.add_middleware(SessionCookieMiddleware, secret=load_secret(settings), force_secure=force_secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from pwdlib import PasswordHash
 
+from simulator.analytics.jobs import Background
 from simulator.engine import Engine
 from simulator.settings import Settings
 from web.i18n import Catalogues
@@ -29,6 +30,8 @@ class Services:
     limiter: RateLimiter
     templates: Jinja2Templates
     catalogues: Catalogues
+    # QA jobs and the xAPI outbox (started with the server; None when an app is built without it)
+    background: Background | None = None
     # Streamed customer turns run here rather than in the request's task: a browser that disconnects cancels
     # the request, but the thread carries the turn on to its commit (and interpreter exit waits for it). Turns
     # mostly wait on the model endpoint, so many may run at once.

@@ -271,6 +271,7 @@ class Background:
         self.runner = QaRunner(engine)
         self.sender = sender or Sender(engine.store, engine.settings)
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> dict[str, int]:
@@ -285,7 +286,12 @@ class Background:
                 self.run_once()
             except Exception:
                 log.exception("background work failed; trying again")
-            self._stop.wait(self.interval)
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def wake(self) -> None:
+        """Start the next round now (a new QA job was queued)."""
+        self._wake.set()
 
     def start(self) -> None:
         """Start the thread (once)."""
@@ -296,6 +302,7 @@ class Background:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop after the current batch (a running job is given back)."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None

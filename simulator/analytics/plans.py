@@ -13,8 +13,8 @@ abandoned) makes it ``done`` with the attempt's score and whether it kept the pl
 **Spaced retests**: when a person's training assignment is done, two retests on the criterion are assigned —
 available from the next day and from three days later (the shop's days), each due by the end of its day, each
 on a different scenario that trains the criterion when there is one (else the same scenario, which plays a new
-variant). A retest that loses points on the criterion again brings one more retest the next day, up to
-:data:`MAX_ROUND` rounds.
+variant). A retest that loses points on the criterion again brings one more retest the next day (unless one is
+due by then anyway), up to :data:`MAX_ROUND` rounds.
 """
 
 from __future__ import annotations
@@ -249,10 +249,17 @@ def _follow_up(s: Session, done: Assignment, *, pick: PickScenarios, tz: str, no
         for n, days in enumerate(RETEST_DAYS, start=1):
             used.append(_retest(s, plan, done, n, today + timedelta(days=days), pick, used, tz, now).scenario_id)
     elif done.criterion_kept is False:
+        # Lost it again: retest tomorrow, unless a retest is due by then anyway.
         last = max(a.round for a in theirs)
-        pending = any(a.round > done.round and a.status != AssignmentStatus.DONE.value for a in theirs)
-        if last < MAX_ROUND and not pending:
-            _retest(s, plan, done, last + 1, today + timedelta(days=1), pick, used, tz, now)
+        tomorrow = today + timedelta(days=1)
+        soon = any(
+            a.status != AssignmentStatus.DONE.value
+            and a.available_at is not None
+            and local_date(a.available_at, tz) <= tomorrow
+            for a in theirs
+        )
+        if last < MAX_ROUND and not soon:
+            _retest(s, plan, done, last + 1, tomorrow, pick, used, tz, now)
 
 
 def _retest(
