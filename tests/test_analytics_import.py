@@ -248,3 +248,13 @@ def test_a_conversation_the_grader_fails_on_does_not_stop_the_job(engine: Engine
     job = QaRunner(engine).run()
     assert job is not None and job.status == "done" and (job.done, job.failed) == (1, 1)
     assert len(job.params["failed"]) == 1
+
+
+def test_the_documented_examples_read_cleanly() -> None:
+    from simulator.analytics.importer import read_files
+
+    repo = Path(__file__).resolve().parent.parent
+    files = [repo / "docs" / "examples" / f"real-chats.{x}" for x in ("csv", "jsonl", "txt")]
+    parsed = read_files(files, ImportOptions(), TZ)
+    assert not parsed.errors and not parsed.warnings
+    assert len(parsed.chats) == 6 and {c.agent for c in parsed.chats} == {"青禾旗舰店:小满", "青禾旗舰店:阿杰"}

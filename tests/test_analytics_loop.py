@@ -23,7 +23,7 @@ from simulator.analytics.thresholds import Thresholds
 from simulator.engine import Engine
 from simulator.settings import Settings
 from simulator.store.assignments import Assignment, AssignmentStatus, assignments_for, create_assignment
-from simulator.store.facts import CriterionFact, FindingFact, ScoreFact
+from simulator.store.facts import CriterionFact, FindingFact, ScoreFact, remember_criteria
 from simulator.store.grades import get_grade
 from simulator.store.groups import add_members, create_group
 from simulator.store.outbox import OutboxStatement
@@ -92,21 +92,21 @@ def fact(engine: Engine, user: int, criterion: str, day: date, lost: bool, sourc
             )
         )
         s.flush()
-        s.add(
-            CriterionFact(
-                session_id=sid,
-                user_id=user,
-                source=source,
-                shop="qinghe",
-                day=day,
-                criterion=criterion,
-                dimension="service",
-                title=f"{criterion} title",
-                points=10,
-                earned=0 if lost else 10,
-                lost=lost,
-            )
+        row = CriterionFact(
+            session_id=sid,
+            user_id=user,
+            source=source,
+            shop="qinghe",
+            day=day,
+            criterion=criterion,
+            dimension="service",
+            title=f"{criterion} title",
+            points=10,
+            earned=0 if lost else 10,
+            lost=lost,
         )
+        remember_criteria(s, [row])
+        s.add(row)
 
 
 def series(engine: Engine, user: str, criterion: str, end: date, lost: int, total: int, *, offset: int = 0) -> None:

@@ -126,11 +126,11 @@ def rating(value: str | float | int | None) -> float | None:
     number = float(value)
     if number != number or number < 0:  # NaN or negative
         return None
-    if number <= 1:
-        return number
-    if number <= 5:
+    if number.is_integer() and 1 <= number <= 5:  # stars
         return round((number - 1) / 4, 3)
-    if number <= 100:
+    if number <= 1:  # a share
+        return number
+    if number <= 100:  # a percentage
         return round(number / 100, 3)
     return None
 

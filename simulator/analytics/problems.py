@@ -7,9 +7,9 @@ For every criterion, over the window (the last ``window_days`` days of the filte
    criterion and lost points on it in at least ``agent_rate`` of them. A red line is a problem from its first
    crossing.
 2. **突发 sudden** — the team's loss rate on the criterion rose by at least ``sudden_jump`` against the
-   ``baseline_days`` before the window, to at least ``sudden_ratio`` times the baseline (and the baseline has
-   ``min_baseline_conversations``): something changed — a new rule, product or promotion. Mode: a class for
-   everyone, then 1:1 for the weakest.
+   ``baseline_days`` before the window, to at least ``sudden_ratio`` times the baseline (the baseline and the
+   window each have ``sudden_min_conversations``): something changed — a new rule, product or promotion.
+   Mode: a class for everyone, then 1:1 for the weakest.
 3. **多发 recurring** — an agent who finished training on the criterion (a plan's practice, within
    ``recurring_days``) has the problem again, counting only conversations after the training. Mode: short,
    repeated reminders in the daily stand-up until it is habit.
@@ -31,12 +31,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from simulator.analytics.scope import Filters, local_day
 from simulator.analytics.thresholds import Thresholds
-from simulator.store.facts import CriterionFact
+from simulator.store.facts import CriterionFact, criterion_info
 from simulator.store.plans import PlanMember, TrainingPlan
 
 RED_LINE = "red-line"
@@ -151,15 +151,8 @@ def criterion_counts(
 
 
 def criterion_titles(s: Session, criteria: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """criterion → (dimension, title), from the facts."""
-    if not criteria:
-        return {}
-    q = (
-        select(CriterionFact.criterion, func.max(CriterionFact.dimension), func.max(CriterionFact.title))
-        .where(CriterionFact.criterion.in_(list(criteria)))
-        .group_by(CriterionFact.criterion)
-    )
-    return {c: (d or "", t or c) for c, d, t in s.execute(q).all()}
+    """criterion → (dimension, title), from the ``criteria`` table (one row per id the grader has used)."""
+    return criterion_info(s, list(criteria))
 
 
 def training_done(s: Session, people: Sequence[int] | None, since: datetime) -> dict[tuple[int, str], datetime]:
@@ -181,23 +174,29 @@ def _after_training(
     """Counts over the window that only include the days after each agent's training on the criterion."""
     if not trained:
         return {}
-    conds = [
-        and_(
-            CriterionFact.user_id == uid,
-            CriterionFact.criterion == crit,
-            CriterionFact.day > max(local_day(at, tz), start - timedelta(days=1)),
-        )
-        for (uid, crit), at in trained.items()
-    ]
     lost = func.sum(case((CriterionFact.lost, 1), else_=0))
     q = (
-        select(CriterionFact.user_id, CriterionFact.criterion, func.count(), lost)
-        .where(CriterionFact.day <= end, CriterionFact.source.in_(filters.sources), or_(*conds))
-        .group_by(CriterionFact.user_id, CriterionFact.criterion)
+        select(CriterionFact.user_id, CriterionFact.criterion, CriterionFact.day, func.count(), lost)
+        .where(
+            CriterionFact.day >= start,
+            CriterionFact.day <= end,
+            CriterionFact.user_id.in_(sorted({u for u, _c in trained})),
+            CriterionFact.criterion.in_(sorted({c for _u, c in trained})),
+            CriterionFact.source.in_(filters.sources),
+        )
+        .group_by(CriterionFact.user_id, CriterionFact.criterion, CriterionFact.day)
     )
     if filters.shop:
         q = q.where(CriterionFact.shop == filters.shop)
-    return {(u, c): Count(int(n), int(lo or 0)) for u, c, n, lo in s.execute(q).all()}
+    since = {k: local_day(at, tz) for k, at in trained.items()}
+    out: dict[tuple[int, str], list[int]] = {}
+    for uid, crit, day, n, lo in s.execute(q).all():
+        first = since.get((uid, crit))
+        if first is not None and day > first:  # the day of the training itself is not after it
+            acc = out.setdefault((uid, crit), [0, 0])
+            acc[0] += int(n)
+            acc[1] += int(lo or 0)
+    return {k: Count(n, lo) for k, (n, lo) in out.items()}
 
 
 def has_problem(count: Count, criterion: str, t: Thresholds) -> bool:
@@ -251,7 +250,8 @@ def classify(
         common = dict(criterion=crit, dimension=dim, title=title, team=team, baseline=base, with_data=with_data)
         sudden = (
             crit != RED_LINE
-            and base.n >= t.min_baseline_conversations
+            and base.n >= t.sudden_min_conversations
+            and team.n >= t.sudden_min_conversations
             and team.rate - base.rate >= t.sudden_jump
             and team.rate >= t.sudden_ratio * base.rate
         )

@@ -42,8 +42,11 @@ class Thresholds(BaseModel):
     baseline_days: int = Field(
         default=28, ge=1, le=365, description="The baseline for 突发: the N days before the window."
     )
-    min_baseline_conversations: int = Field(
-        default=10, ge=1, description="突发 needs at least this many baseline conversations on the criterion."
+    sudden_min_conversations: int = Field(
+        default=10,
+        ge=1,
+        description="突发 needs at least this many team conversations on the criterion, in the baseline and in the "
+        "window.",
     )
     recurring_days: int = Field(
         default=90,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, delete
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from simulator.store.schema import Base
@@ -78,9 +78,12 @@ class CriterionFact(Base):
     # Lost points on it (partial or failed)
     lost: Mapped[bool] = mapped_column(Boolean)
 
+    # Covering indexes for the dashboard's counts (lost per agent and criterion): a day range over everyone, a day
+    # range over a team, one criterion of some people (improvement, 多发) — each answered from the index alone.
     __table_args__ = (
-        Index("ix_criterion_facts_day_user", "day", "user_id", "criterion"),
-        Index("ix_criterion_facts_user_criterion", "user_id", "criterion", "day"),
+        Index("ix_criterion_facts_day_user", "day", "user_id", "criterion", "source", "lost"),
+        Index("ix_criterion_facts_user_day", "user_id", "day", "criterion", "source", "lost"),
+        Index("ix_criterion_facts_user_criterion", "user_id", "criterion", "day", "source", "lost"),
     )
 
 
@@ -105,6 +108,49 @@ class FindingFact(Base):
     __table_args__ = (Index("ix_finding_facts_day_user", "day", "user_id"),)
 
 
+class CriterionInfo(Base):
+    """What a criterion id is called and which dimension it belongs to (one row per id the grader has used), so a
+    page names criteria without scanning the facts."""
+
+    __tablename__ = "criteria"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(120), default="")
+
+
+_KNOWN: dict[tuple[str, str], tuple[str, str]] = {}  # (database, criterion id) → (dimension, title)
+
+
+def remember_criteria(s: Session, rows: Sequence[CriterionFact]) -> None:
+    """Record criterion ids not seen before (their dimension and the grader's title)."""
+    bind = s.get_bind()
+    db = str(bind.engine.url)  # an Engine is its own .engine; a Connection has one
+    fresh = {
+        r.criterion: (r.dimension, r.title) for r in rows if _KNOWN.get((db, r.criterion)) != (r.dimension, r.title)
+    }
+    if not fresh:
+        return
+    have = {c.id: c for c in s.scalars(select(CriterionInfo).where(CriterionInfo.id.in_(list(fresh))))}
+    for cid, (dim, title) in fresh.items():
+        row = have.get(cid)
+        if row is None:
+            s.add(CriterionInfo(id=cid, dimension=dim, title=title))
+        elif (row.dimension, row.title) != (dim, title):
+            row.dimension, row.title = dim, title
+    s.flush()
+    # Only after the flush: a rolled-back transaction forgets nothing it did not store (the next one retries).
+    _KNOWN.update({(db, cid): v for cid, v in fresh.items()})
+
+
+def criterion_info(s: Session, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """criterion id → (dimension, title)."""
+    if not ids:
+        return {}
+    q = select(CriterionInfo.id, CriterionInfo.dimension, CriterionInfo.title).where(CriterionInfo.id.in_(list(ids)))
+    return {c: (d, t or c) for c, d, t in s.execute(q).all()}
+
+
 def replace_facts(
     s: Session,
     session_id: str,
@@ -114,6 +160,7 @@ def replace_facts(
 ) -> None:
     """Replace every fact row of one conversation (its grade was stored, or a review changed it)."""
     delete_facts(s, [session_id])
+    remember_criteria(s, criteria)
     s.add(score)
     s.add_all(criteria)
     s.add_all(findings)

@@ -110,10 +110,14 @@ def claim_job(s: Session, worker: str, *, job_id: int | None = None, now: dateti
     on this machine is gone); None when there is none. Call inside a write transaction."""
     now = now or utcnow()
     stale = now - timedelta(seconds=LEASE_SECONDS)
-    q = select(Job).where(Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value])).order_by(Job.id)
+    q = select(Job.id).where(Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value])).order_by(Job.id)
     if job_id is not None:
         q = q.where(Job.id == job_id)
-    for job in s.scalars(q.with_for_update(skip_locked=True)).all():
+    for jid in list(s.scalars(q)):
+        # One row at a time: a job another worker is claiming right now is skipped, not waited for.
+        job = s.scalar(select(Job).where(Job.id == jid).with_for_update(skip_locked=True))
+        if job is None or job.status not in (JobStatus.QUEUED.value, JobStatus.RUNNING.value):
+            continue
         if job.status == JobStatus.RUNNING.value and job.worker != worker:
             beat = as_utc(job.heartbeat_at) if job.heartbeat_at else None
             if beat is not None and beat > stale and not _dead_here(job.worker):

@@ -13,7 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from simulator.analytics import dashboard as figures
 from simulator.analytics import export as csv_export
-from simulator.analytics.improvement import of_plan, plans_in_scope, team_change
+from simulator.analytics.improvement import of_plans, plans_in_scope, team_change
 from simulator.analytics.problems import classify, window_of
 from simulator.analytics.scope import PERIODS, SOURCES, visible_groups
 from simulator.errors import NotFound
@@ -87,7 +87,8 @@ def dashboard(request: Request, viewer: Viewer = TrainerDep) -> Response:
         problems = classify(s, scope.people, filters, settings.problems, tz)
         window = window_of(filters, settings.problems, tz)
         plans = plans_in_scope(s, scope.people, limit=5)
-        improvement = [(p, team_change(of_plan(s, p, tz=tz, window_days=settings.problems.window_days))) for p in plans]
+        changes = of_plans(s, plans, tz=tz, window_days=settings.problems.window_days)
+        improvement = [(p, team_change(changes[p.id])) for p in plans]
         wanted = {a.user_id for p in problems for a in p.agents}
         names = {u.id: u.display_name for u in s.query(User).filter(User.id.in_(wanted))} if wanted else {}
     from web.views import criterion_label

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from simulator.analytics.improvement import AgentImprovement, of_plan, plans_in_scope, team_change
+from simulator.analytics.improvement import AgentImprovement, of_plan, of_plans, plans_in_scope, team_change
 from simulator.analytics.plans import PlanRequest, create_plan, progress, status_counts
 from simulator.analytics.problems import Count, ProblemType, classify, criterion_counts, window_of
 from simulator.analytics.scope import SOURCES, Filters, may_see, people_in_scope
@@ -336,14 +336,10 @@ def improvement(request: Request, viewer: Viewer = TrainerDep) -> Response:
         people = None if viewer.role is UserRole.ADMIN else people_in_scope(s, scope_viewer(viewer))
         allowed = None if people is None else set(people)
         plans = plans_in_scope(s, people, limit=50)
-        rows: list[tuple[TrainingPlan, list[AgentImprovement]]] = []
-        for p in plans:
-            members = [
-                r
-                for r in of_plan(s, p, tz=tz, window_days=svc.engine.settings.problems.window_days)
-                if allowed is None or r.user_id in allowed
-            ]
-            rows.append((p, members))
+        changes = of_plans(s, plans, tz=tz, window_days=svc.engine.settings.problems.window_days)
+        rows: list[tuple[TrainingPlan, list[AgentImprovement]]] = [
+            (p, [r for r in changes[p.id] if allowed is None or r.user_id in allowed]) for p in plans
+        ]
     flat = [r for _p, rs in rows for r in rs if r.trained]
     chart = _improvement_chart(flat[:30], svc.catalogues.gettext)
     chart["labels"] = [f"{r.name} · {criterion_label(r.criterion, '', svc.catalogues.gettext)}" for r in flat[:30]]

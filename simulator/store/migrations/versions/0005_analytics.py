@@ -2,10 +2,11 @@
 retests, coaching notes, report comments and finding overrides, the xAPI outbox.
 
 New tables: imports, real_chats, agent_aliases (real chats and who wrote them); score_facts, criterion_facts,
-finding_facts (what dashboards read); jobs (batch QA that survives a restart); training_plans, plan_members,
-coaching_notes; report_comments, finding_overrides (read by grader calibration); xapi_outbox. ``assignments``
-gains its plan, kind, criterion, round, availability, status and the attempt that completed it (existing rows:
-practice, open).
+finding_facts, criteria (what dashboards read); jobs (batch QA that survives a restart); training_plans,
+plan_members, coaching_notes; report_comments, finding_overrides (read by grader calibration); xapi_outbox.
+``assignments`` gains its plan, kind, criterion, round, availability, status and the attempt that completed it;
+existing assignments become ``done`` when a graded attempt at their scenario started after them, ``in-progress``
+when one started, ``open`` otherwise.
 
 Revision ID: 0005
 Revises: 0003
@@ -26,6 +27,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "criteria",
+        sa.Column("id", sa.String(length=80), nullable=False),
+        sa.Column("dimension", sa.String(length=16), nullable=False),
+        sa.Column("title", sa.String(length=120), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_criteria")),
+    )
     op.create_table(
         "xapi_outbox",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -94,9 +102,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_criterion_facts")),
     )
     with op.batch_alter_table("criterion_facts", schema=None) as batch_op:
-        batch_op.create_index("ix_criterion_facts_day_user", ["day", "user_id", "criterion"], unique=False)
+        batch_op.create_index(
+            "ix_criterion_facts_day_user", ["day", "user_id", "criterion", "source", "lost"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_criterion_facts_session_id"), ["session_id"], unique=False)
-        batch_op.create_index("ix_criterion_facts_user_criterion", ["user_id", "criterion", "day"], unique=False)
+        batch_op.create_index(
+            "ix_criterion_facts_user_criterion", ["user_id", "criterion", "day", "source", "lost"], unique=False
+        )
+        batch_op.create_index(
+            "ix_criterion_facts_user_day", ["user_id", "day", "criterion", "source", "lost"], unique=False
+        )
 
     op.create_table(
         "finding_facts",
@@ -314,6 +329,8 @@ def upgrade() -> None:
             batch_op.f("fk_assignments_plan_id_training_plans"), "training_plans", ["plan_id"], ["id"]
         )
 
+    _assignment_status()
+
 
 def downgrade() -> None:
     with op.batch_alter_table("assignments", schema=None) as batch_op:
@@ -374,6 +391,7 @@ def downgrade() -> None:
 
     op.drop_table("finding_facts")
     with op.batch_alter_table("criterion_facts", schema=None) as batch_op:
+        batch_op.drop_index("ix_criterion_facts_user_day")
         batch_op.drop_index("ix_criterion_facts_user_criterion")
         batch_op.drop_index(batch_op.f("ix_criterion_facts_session_id"))
         batch_op.drop_index("ix_criterion_facts_day_user")
@@ -390,3 +408,64 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_xapi_outbox_next_attempt_at"))
 
     op.drop_table("xapi_outbox")
+    op.drop_table("criteria")
+
+
+def _assignment_status() -> None:
+    """Existing assignments: done / in progress from the attempts their trainee made since they were given."""
+    sessions = sa.table(
+        "sessions",
+        sa.column("id", sa.String),
+        sa.column("user_id", sa.Integer),
+        sa.column("scenario_id", sa.String),
+        sa.column("kind", sa.String),
+        sa.column("started_at", sa.DateTime(timezone=True)),
+    )
+    grades = sa.table(
+        "grades",
+        sa.column("session_id", sa.String),
+        sa.column("overall", sa.Float),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    assignments = sa.table(
+        "assignments",
+        sa.column("id", sa.Integer),
+        sa.column("trainee_id", sa.Integer),
+        sa.column("scenario_id", sa.String),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("status", sa.String),
+        sa.column("started_at", sa.DateTime(timezone=True)),
+        sa.column("completed_at", sa.DateTime(timezone=True)),
+        sa.column("session_id", sa.String),
+        sa.column("score", sa.Float),
+    )
+    bind = op.get_bind()
+    for aid, trainee, scenario, created in bind.execute(
+        sa.select(assignments.c.id, assignments.c.trainee_id, assignments.c.scenario_id, assignments.c.created_at)
+    ).all():
+        attempts = bind.execute(
+            sa.select(sessions.c.id, sessions.c.started_at, grades.c.overall, grades.c.created_at)
+            .outerjoin(grades, grades.c.session_id == sessions.c.id)
+            .where(
+                sessions.c.user_id == trainee,
+                sessions.c.scenario_id == scenario,
+                sessions.c.kind.in_(["practice", "exam"]),
+                sessions.c.started_at >= created,
+            )
+            .order_by(sessions.c.started_at)
+        ).all()
+        graded = [a for a in attempts if a.created_at is not None]
+        if graded:
+            first = graded[0]
+            values = {
+                "status": "done",
+                "started_at": first.started_at,
+                "completed_at": first.created_at,
+                "session_id": first.id,
+                "score": first.overall,
+            }
+        elif attempts:
+            values = {"status": "in-progress", "started_at": attempts[0].started_at}
+        else:
+            continue
+        bind.execute(assignments.update().where(assignments.c.id == aid).values(**values))
