@@ -273,9 +273,11 @@ def heatmap(
     *,
     max_criteria: int = 12,
     max_agents: int = 40,
+    counts: dict[tuple[int, str], Count] | None = None,
 ) -> Heatmap:
-    """Each agent's loss rate on the criteria lost most often in the period."""
-    counts = criterion_counts(s, people, filters, start, end)
+    """Each agent's loss rate on the criteria lost most often in the period (``counts``: already read)."""
+    if counts is None:
+        counts = criterion_counts(s, people, filters, start, end)
     lost_by_crit: dict[str, int] = defaultdict(int)
     lost_by_agent: dict[int, Count] = defaultdict(Count)
     for (uid, crit), c in counts.items():
@@ -356,8 +358,15 @@ def red_lines(
     return [RedLine(str(r), int(n), int(a), d, ex or "") for r, n, a, d, ex in s.execute(q).all()]
 
 
-def build(s: Session, people: Sequence[int] | None, filters: Filters, tz: str) -> Dashboard:
-    """The whole dashboard for the filters."""
+def build(
+    s: Session,
+    people: Sequence[int] | None,
+    filters: Filters,
+    tz: str,
+    *,
+    counts: dict[tuple[int, str], Count] | None = None,
+) -> Dashboard:
+    """The whole dashboard for the filters (``counts``: the period's criterion counts, when already read)."""
     start, end = filters.period(tz)
     weekly = (end - start).days >= 31
     sums = daily_sums(s, people, filters, start, end)
@@ -379,7 +388,7 @@ def build(s: Session, people: Sequence[int] | None, filters: Filters, tz: str) -
         labels=[b.strftime("%m-%d") for b in buckets],
         trend=trend,
         totals=totals,
-        heatmap=heatmap(s, people, filters, start, end),
+        heatmap=heatmap(s, people, filters, start, end, counts=counts),
         frequent=frequent_findings(s, people, filters, start, end),
         red_lines=red_lines(s, people, filters, start, end),
     )

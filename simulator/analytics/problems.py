@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from simulator.analytics.scope import Filters, local_day
@@ -150,6 +150,40 @@ def criterion_counts(
     return {(uid, crit): Count(int(n), int(lo or 0)) for uid, crit, n, lo in s.execute(q).all()}
 
 
+def criterion_counts_in(
+    s: Session,
+    people: Sequence[int] | None,
+    filters: Filters,
+    ranges: dict[str, tuple[date, date]],
+) -> dict[str, dict[tuple[int, str], Count]]:
+    """:func:`criterion_counts` for several day ranges in one scan of their union (conditional sums): the
+    dashboard's heatmap period and the classification's window and baseline read the index once."""
+    out: dict[str, dict[tuple[int, str], Count]] = {name: {} for name in ranges}
+    if not ranges or (people is not None and not people):
+        return out
+    f = CriterionFact
+    cols = []
+    for lo, hi in ranges.values():
+        inside = and_(f.day >= lo, f.day <= hi)
+        cols += [func.sum(case((inside, 1), else_=0)), func.sum(case((and_(inside, f.lost), 1), else_=0))]
+    q = select(f.user_id, f.criterion, *cols).where(
+        f.day >= min(lo for lo, _ in ranges.values()),
+        f.day <= max(hi for _, hi in ranges.values()),
+        f.source.in_(filters.sources),
+    )
+    if people is not None:
+        q = q.where(f.user_id.in_(list(people)))
+    if filters.shop:
+        q = q.where(f.shop == filters.shop)
+    names = list(ranges)
+    for uid, crit, *sums in s.execute(q.group_by(f.user_id, f.criterion)).all():
+        for i, name in enumerate(names):
+            n, lost = int(sums[2 * i] or 0), int(sums[2 * i + 1] or 0)
+            if n:
+                out[name][(uid, crit)] = Count(n, lost)
+    return out
+
+
 def criterion_titles(s: Session, criteria: Sequence[str]) -> dict[str, tuple[str, str]]:
     """criterion → (dimension, title), from the ``criteria`` table (one row per id the grader has used)."""
     return criterion_info(s, list(criteria))
@@ -212,15 +246,17 @@ def classify(
     filters: Filters,
     thresholds: Thresholds,
     tz: str,
+    *,
+    counts: dict[str, dict[tuple[int, str], Count]] | None = None,
 ) -> list[Problem]:
-    """Every problem in the window ending on the filters' last day, most urgent first."""
+    """Every problem in the window ending on the filters' last day, most urgent first. ``counts`` may carry the
+    ``window`` and ``baseline`` counts already read (:func:`classification_ranges`)."""
     t = thresholds
-    _, end = filters.period(tz)
-    start = end - timedelta(days=t.window_days - 1)
-    base_end = start - timedelta(days=1)
-    base_start = start - timedelta(days=t.baseline_days)
-    window = criterion_counts(s, people, filters, start, end)
-    baseline = criterion_counts(s, people, filters, base_start, base_end)
+    ranges = classification_ranges(filters, t, tz)
+    start, end = ranges["window"]
+    if counts is None:
+        counts = criterion_counts_in(s, people, filters, ranges)
+    window, baseline = counts["window"], counts["baseline"]
 
     by_crit: dict[str, dict[int, Count]] = defaultdict(dict)
     for (uid, crit), c in window.items():
@@ -280,6 +316,15 @@ def classify(
             problems.extend(Problem(ProblemType.INDIVIDUAL, agents=[a], **common) for a in others)  # type: ignore[arg-type]
     problems.sort(key=lambda p: (ORDER[p.type], -p.lost, p.criterion))
     return problems
+
+
+def classification_ranges(filters: Filters, thresholds: Thresholds, tz: str) -> dict[str, tuple[date, date]]:
+    """The window and the baseline before it."""
+    start, end = window_of(filters, thresholds, tz)
+    return {
+        "window": (start, end),
+        "baseline": (start - timedelta(days=thresholds.baseline_days), start - timedelta(days=1)),
+    }
 
 
 def window_of(filters: Filters, thresholds: Thresholds, tz: str) -> tuple[date, date]:

@@ -14,7 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 from simulator.analytics import dashboard as figures
 from simulator.analytics import export as csv_export
 from simulator.analytics.improvement import of_plans, plans_in_scope, team_change
-from simulator.analytics.problems import classify, window_of
+from simulator.analytics.problems import classification_ranges, classify, criterion_counts_in, window_of
 from simulator.analytics.scope import PERIODS, SOURCES, visible_groups
 from simulator.errors import NotFound
 from simulator.store.users import User
@@ -83,8 +83,11 @@ def dashboard(request: Request, viewer: Viewer = TrainerDep) -> Response:
         scope = scope_of(s, viewer, filters)
         groups = visible_groups(s, scope_viewer(viewer))
         shops = figures.shops(s)
-        dash = figures.build(s, scope.people, filters, tz)
-        problems = classify(s, scope.people, filters, settings.problems, tz)
+        # One scan of the criterion facts serves the heatmap's period and the classification's window and baseline.
+        ranges = {"period": filters.period(tz), **classification_ranges(filters, settings.problems, tz)}
+        counts = criterion_counts_in(s, scope.people, filters, ranges)
+        dash = figures.build(s, scope.people, filters, tz, counts=counts["period"])
+        problems = classify(s, scope.people, filters, settings.problems, tz, counts=counts)
         window = window_of(filters, settings.problems, tz)
         plans = plans_in_scope(s, scope.people, limit=5)
         changes = of_plans(s, plans, tz=tz, window_days=settings.problems.window_days)
