@@ -436,3 +436,22 @@ def test_trainers_see_their_own_teams_and_the_unassigned(engine: Engine) -> None
         assert aj in people_in_scope(s, ADMIN)
         trainee = Viewer(me, UserRole.TRAINEE)
         assert people_in_scope(s, trainee) == [me] and not may_see(s, trainee, a3)
+
+
+def test_one_attempt_answers_the_trainers_and_the_plans_assignment(engine: Engine, clock: Clock) -> None:
+    me, trainer = uid(engine, "xiaoman"), uid(engine, "laowang")
+    with engine.store.write() as s:
+        plain = create_assignment(s, trainer_id=trainer, trainee_id=me, scenario_id=SCENARIO)
+        plain.created_at = clock.at - timedelta(days=2)
+        pid = create_plan(
+            s,
+            PlanRequest(trainer, "greeting", "service", "问候", ProblemType.INDIVIDUAL, [me], scenario_ids=[SCENARIO]),
+            tz=TZ,
+            now=clock.at - timedelta(hours=1),
+        ).id
+        plain_id = plain.id
+    play(engine, me)
+    with engine.store.read() as s:
+        assert s.get(Assignment, plain_id).status == "done"  # type: ignore[union-attr]
+        (m,) = progress(s, pid)
+        assert m.training[0].status == "done" and len(m.retests) == 2

@@ -15,6 +15,7 @@ process that claimed the job writes. :class:`Background` is the server's loop: Q
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -75,7 +76,14 @@ def _grade_in_worker(items: list[dict[str, Any]]) -> tuple[str, list[dict[str, A
 
 def grading_pool(settings: Settings, workers: int) -> ProcessPoolExecutor:
     """``workers`` processes that grade transcripts (the caller shuts it down)."""
-    return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings.model_dump_json(),))
+    # Spawned, not forked: a forked child inherits chromadb's (Rust) runtime with its locks held by threads that
+    # do not exist in the child, and hangs opening the knowledge index.
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(settings.model_dump_json(),),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ its steps, facts and red lines), the people — the affected agents for 个体 a
 for 共性 and 突发 with the weakest marked for 1:1 follow-up — each with their loss rate before the plan, and one
 practice assignment per person due by the plan's date.
 
-**Status** (:func:`on_started`, :func:`on_graded`, called by the engine): starting a scenario moves the oldest
-available assignment of it to ``in-progress``; a graded attempt that was started after the assignment (and not
-abandoned) makes it ``done`` with the attempt's score and whether it kept the plan's criterion.
+**Status** (:func:`on_started`, :func:`on_graded`, called by the engine): starting a scenario moves the
+assignments it answers to ``in-progress``; a graded attempt that was started after an assignment (and not
+abandoned) makes it ``done`` with the attempt's score and whether it kept the plan's criterion. One attempt answers
+every practice assignment of its scenario (a trainer's and a plan's ask the same) and at most one retest.
 
 **Spaced retests**: when a person's training assignment is done, two retests on the criterion are assigned —
 available from the next day and from three days later (the shop's days), each due by the end of its day, each
@@ -163,27 +164,38 @@ def create_plan(s: Session, req: PlanRequest, *, tz: str, now: datetime | None =
 # Progress as trainees play
 
 
-def _matching(s: Session, user_id: int, scenario_id: str, at: datetime) -> Assignment | None:
-    """The oldest unfinished assignment of this scenario the trainee could have been playing at ``at``."""
+def _matching_all(s: Session, user_id: int, scenario_id: str, at: datetime) -> list[Assignment]:
+    """What an attempt started at ``at`` answers: every unfinished practice assignment of this scenario given before
+    it (the trainer's own and a plan's ask the same thing), and the earliest retest of it that was open then — one
+    attempt is one retest, so spacing is kept."""
     q = select(Assignment).where(
         Assignment.trainee_id == user_id,
         Assignment.scenario_id == scenario_id,
         Assignment.status != AssignmentStatus.DONE.value,
         Assignment.created_at <= at,
     )
-    for a in s.scalars(q.order_by(Assignment.round, Assignment.created_at, Assignment.id)):
-        if a.available(at):
-            return a
-    return None
+    found = [
+        a for a in s.scalars(q.order_by(Assignment.round, Assignment.created_at, Assignment.id)) if a.available(at)
+    ]
+    practice = [a for a in found if a.round == 0]
+    retests = [a for a in found if a.round > 0]
+    return practice + retests[:1]
 
 
-def on_started(s: Session, *, user_id: int, scenario_id: str, at: datetime) -> Assignment | None:
-    """A trainee started a scenario: its oldest open assignment is in progress."""
-    a = _matching(s, user_id, scenario_id, as_utc(at))
-    if a is not None and a.status == AssignmentStatus.OPEN.value:
-        a.status = AssignmentStatus.IN_PROGRESS.value
-        a.started_at = as_utc(at)
-    return a
+def _matching(s: Session, user_id: int, scenario_id: str, at: datetime) -> Assignment | None:
+    """The oldest unfinished assignment of this scenario the trainee could have been playing at ``at``."""
+    found = _matching_all(s, user_id, scenario_id, at)
+    return found[0] if found else None
+
+
+def on_started(s: Session, *, user_id: int, scenario_id: str, at: datetime) -> list[Assignment]:
+    """A trainee started a scenario: the open assignments it answers are in progress."""
+    found = _matching_all(s, user_id, scenario_id, as_utc(at))
+    for a in found:
+        if a.status == AssignmentStatus.OPEN.value:
+            a.status = AssignmentStatus.IN_PROGRESS.value
+            a.started_at = as_utc(at)
+    return found
 
 
 def criterion_kept(grade: Grade, criterion: str | None) -> bool | None:
@@ -210,27 +222,27 @@ def on_graded(
     pick: PickScenarios,
     tz: str,
     now: datetime | None = None,
-) -> Assignment | None:
-    """A practice or exam attempt was graded: complete the assignment it answers and schedule what follows."""
+) -> list[Assignment]:
+    """A practice or exam attempt was graded: complete the assignments it answers (:func:`_matching_all`) and
+    schedule what follows; returns them."""
     now = now or utcnow()
-    a = _matching(s, user_id, scenario_id, as_utc(started_at))
-    if a is None:
-        return None
-    if not finished:
-        if a.status == AssignmentStatus.OPEN.value:
-            a.status = AssignmentStatus.IN_PROGRESS.value
-            a.started_at = as_utc(started_at)
-        return a
-    a.status = AssignmentStatus.DONE.value
-    a.started_at = a.started_at or as_utc(started_at)
-    a.completed_at = now
-    a.session_id = session_id
-    a.score = grade.overall
-    a.criterion_kept = criterion_kept(grade, a.criterion)
-    if a.plan_id is not None:
-        _follow_up(s, a, pick=pick, tz=tz, now=now)
+    found = _matching_all(s, user_id, scenario_id, as_utc(started_at))
+    for a in found:
+        if not finished:
+            if a.status == AssignmentStatus.OPEN.value:
+                a.status = AssignmentStatus.IN_PROGRESS.value
+                a.started_at = as_utc(started_at)
+            continue
+        a.status = AssignmentStatus.DONE.value
+        a.started_at = a.started_at or as_utc(started_at)
+        a.completed_at = now
+        a.session_id = session_id
+        a.score = grade.overall
+        a.criterion_kept = criterion_kept(grade, a.criterion)
+        if a.plan_id is not None:
+            _follow_up(s, a, pick=pick, tz=tz, now=now)
     s.flush()
-    return a
+    return found
 
 
 def _follow_up(s: Session, done: Assignment, *, pick: PickScenarios, tz: str, now: datetime) -> None:

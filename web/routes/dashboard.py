@@ -142,7 +142,14 @@ def export(request: Request, kind: str, viewer: Viewer = TrainerDep) -> Response
                 lines = csv_export.plans(s, scope.people, tz)
             else:
                 lines = getattr(csv_export, kind)(s, scope.people, filters, tz)
-            yield from (line.encode("utf-8") for line in lines)
+            chunk: list[str] = []
+            for line in lines:  # in chunks: each item of a sync iterator is a trip to the thread pool
+                chunk.append(line)
+                if len(chunk) >= 500:
+                    yield "".join(chunk).encode("utf-8")
+                    chunk = []
+            if chunk:
+                yield "".join(chunk).encode("utf-8")
 
     name = f"{kind}-{start.isoformat()}-{end.isoformat()}.csv" if kind != "plans" else "plans.csv"
     return StreamingResponse(
