@@ -65,6 +65,9 @@ def test_import_grade_classify_plan_practise_retest(app) -> None:
     _grade_all(app)
     progress = t.get(r.headers["location"] + "/progress", headers={"HX-Request": "true"}).text
     assert "已评分 12 / 12" in progress and "every 1s" not in progress  # finished: no more polling
+    polled = t.get(r.headers["location"] + "/progress?polling=1", headers={"HX-Request": "true"})
+    assert polled.headers["HX-Refresh"] == "true"  # the page that watched reloads with the graded chats
+    assert t.get(r.headers["location"]).text.count('href="/reports/') == 12
     with engine.store.read() as s:
         assert s.query(ScoreFact).filter(ScoreFact.source == "real").count() == 12
     # the fake grade loses points on "greeting" in every conversation: both agents have the problem

@@ -190,4 +190,9 @@ def import_page(request: Request, import_id: int, viewer: Viewer = TrainerDep) -
 def import_progress(request: Request, import_id: int, viewer: Viewer = TrainerDep) -> Response:
     """The QA job's progress bar (htmx polls it every second until the job is finished)."""
     _visible_import(request, viewer, import_id)
-    return render(request, "_qa_progress.html", _progress_context(request, import_id))
+    context = _progress_context(request, import_id)
+    resp = render(request, "_qa_progress.html", context)
+    job = context["job"]
+    if request.query_params.get("polling") and (job is None or job.finished):
+        resp.headers["HX-Refresh"] = "true"  # finished while the page watched: reload it to list the graded chats
+    return resp
