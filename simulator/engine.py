@@ -390,11 +390,18 @@ class Engine:
                     )
         return True
 
-    def scenarios_training(self, criterion: str) -> list[str]:
-        """Ids of the usable scenarios that train a grader criterion, easiest first (training plans, retests)."""
+    def scenarios_training(self, criterion: str, *, like: str | None = None, locale: str | None = None) -> list[str]:
+        """Ids of the usable scenarios that train a grader criterion, easiest first (training plans, retests) — in
+        the language (and shop) of scenario ``like`` when given, else in ``locale`` when given."""
         from simulator.analytics.plans import scenarios_for
 
-        return scenarios_for((e.scenario for e in self.scenarios.entries()), criterion)
+        entries = [e.scenario for e in self.scenarios.entries()]
+        model = next((sc for sc in entries if sc.id == like), None) if like else None
+        if model is not None:
+            entries = [sc for sc in entries if sc.locale == model.locale and (not model.shop or sc.shop == model.shop)]
+        elif locale:
+            entries = [sc for sc in entries if sc.locale.value == locale]
+        return scenarios_for(entries, criterion)
 
     # -- process life ---------------------------------------------------------------------------------------
 

@@ -156,7 +156,7 @@ def record_grade(
         started_at=started,
         finished=row.status == SessionStatus.FINISHED.value,
         grade=grade,
-        pick=pick or (lambda _c: []),
+        pick=pick or (lambda _c, **_kw: []),
         tz=settings.timezone,
         now=now,
     )

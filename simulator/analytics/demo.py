@@ -287,7 +287,7 @@ def seed(
                 ProblemType.INDIVIDUAL,
                 [users["ajie"]],
                 [users["ajie"]],
-                engine.scenarios_training("no-curt-replies"),
+                engine.scenarios_training("no-curt-replies", locale="zh-CN"),
                 note="演示数据",
             ),
             tz=tz,

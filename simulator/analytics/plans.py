@@ -47,7 +47,7 @@ RETEST_DAYS = (1, 3)
 MAX_ROUND = 4
 DIFFICULTY_ORDER = {d: i for i, d in enumerate(Difficulty)}
 
-PickScenarios = Callable[[str], list[str]]
+PickScenarios = Callable[..., list[str]]  # (criterion, like=scenario id) → scenario ids
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -286,7 +286,7 @@ def _retest(
     now: datetime,
 ) -> Assignment:
     """One retest on the plan's criterion, on a scenario not used yet when there is one."""
-    candidates = list(dict.fromkeys([*pick(plan.criterion), *plan.scenario_ids]))
+    candidates = list(dict.fromkeys([*pick(plan.criterion, like=after.scenario_id), *plan.scenario_ids]))
     fresh = [c for c in candidates if c not in used]
     # Least recently used: rotate through the candidates.
     scenario = fresh[0] if fresh else (candidates[round_ % len(candidates)] if candidates else after.scenario_id)

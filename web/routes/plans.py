@@ -101,7 +101,7 @@ def create(
         problem_type=found.type,
         people=people,
         focus=focus,
-        scenario_ids=engine.scenarios_training(found.criterion),
+        scenario_ids=_training_scenarios(engine, found.criterion, filters.shop, settings.locale),
         group_id=filters.group_id,
         baseline={uid: c for (uid, _crit), c in counts.items()},
         evidence={
@@ -116,6 +116,16 @@ def create(
         plan = create_plan(s, req, tz=tz)
         pid = plan.id
     return RedirectResponse(f"/trainer/plans/{pid}?created=1", status_code=303)
+
+
+def _training_scenarios(engine: Any, criterion: str, shop: str | None, locale: str) -> list[str]:
+    """The scenarios a plan assigns: of the filtered shop when there is one and it has some, else in the
+    interface's default language."""
+    if shop:
+        entries = [e.scenario for e in engine.scenarios.entries() if e.scenario.shop == shop]
+        if entries:
+            return engine.scenarios_training(criterion, like=entries[0].id)
+    return list(engine.scenarios_training(criterion, locale=locale))
 
 
 def _type_label(value: str) -> str:
