@@ -16,4 +16,5 @@ $BIN/pytest -q -p no:cacheprovider -n auto
 echo "== slow, browser and llm suites"
 scripts/llm-server.sh install || echo "llm suite: the llama.cpp server could not be built; its tests will skip" >&2
 scripts/llm-server.sh fetch-qwen || echo "llm suite: the Qwen test model could not be fetched; its probe test will skip" >&2
+scripts/lrs-server.sh install || echo "lrs test: Ralph (the xAPI LRS) could not be installed; its test will skip" >&2
 $BIN/pytest -q -p no:cacheprovider -m "slow or browser or llm" || { rc=$?; [ $rc -eq 5 ] || exit $rc; }

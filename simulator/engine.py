@@ -166,6 +166,9 @@ class Engine:
     def grader(self) -> GradesTranscripts:
         """The shared grader (built on first use)."""
         if self._grader is None:
+            # Outside the lock: embedder() takes it too (a plain Lock — the first grade before any embedding
+            # deadlocked here).
+            embedder, detector = self.embedder(), self.detector()
             with self._lock:
                 if self._grader is None:
                     from simulator.grading.grader import Grader
@@ -173,8 +176,8 @@ class Engine:
                     grader: GradesTranscripts = Grader(
                         self.settings,
                         retriever=self.knowledge,
-                        embedder=self.embedder(),
-                        detector=self.detector(),
+                        embedder=embedder,
+                        detector=detector,
                         judge=self._judge,
                         pass_mark=self._pass_mark,
                     )
@@ -241,6 +244,7 @@ class Engine:
 
     def start(self, user_id: int, scenario_id: str, *, kind: SessionKind = SessionKind.PRACTICE) -> str:
         """Resume the user's unfinished conversation of this scenario, or start a new one; returns its id."""
+        from simulator.analytics.attempts import record_start
         from simulator.store.sessions import active_session, create_session
 
         entry = self.scenarios.get(scenario_id)
@@ -258,7 +262,9 @@ class Engine:
         )
         session.start(self.customer(entry.scenario))
         with self.store.write() as s:
-            return create_session(s, session, user_id=user_id).id
+            row = create_session(s, session, user_id=user_id)
+            record_start(s, row=row, settings=self.settings, scenario=entry.scenario)  # assignment, xAPI
+            return row.id
 
     def submit(self, session_id: str, text: str) -> Turn:
         """Store the trainee's message, committed before returning.
@@ -356,8 +362,9 @@ class Engine:
         this too: if the background grading is running, it waits for it. An exam conversation is graded against
         the scenario it was played on (frozen with the attempt), whatever the file says now.
         """
+        from simulator.analytics.attempts import record_grade
         from simulator.store.grades import get_grade, save_grade
-        from simulator.store.sessions import load_session
+        from simulator.store.sessions import get_session, load_session
 
         with self._lock_for(f"grade:{session_id}"):
             with self.store.read() as s:
@@ -372,9 +379,21 @@ class Engine:
             except NotFound:
                 return False
             grader = self.grader()
-            grade = grader.grade(session.transcript(), scenario, session.variables)
+            transcript = session.transcript()
+            grade = grader.grade(transcript, scenario, session.variables)
             with self.store.write() as s:
                 save_grade(s, session_id, grade, grader_version=grader.version)
+                row = get_session(s, session_id)
+                if row is not None:  # analytics, the assignment it answers, xAPI — in the grade's transaction
+                    record_grade(
+                        s,
+                        row=row,
+                        transcript=transcript,
+                        grade=grade,
+                        settings=self.settings,
+                        scenario=scenario,
+                        pick=self.scenarios_training,
+                    )
         return True
 
     def scenario_of(self, session: Session) -> Scenario:
@@ -456,6 +475,19 @@ class Engine:
                 log.exception("background job failed")
 
         self._grading.submit(run)
+
+    def scenarios_training(self, criterion: str, *, like: str | None = None, locale: str | None = None) -> list[str]:
+        """Ids of the usable scenarios that train a grader criterion, easiest first (training plans, retests) — in
+        the language (and shop) of scenario ``like`` when given, else in ``locale`` when given."""
+        from simulator.analytics.plans import scenarios_for
+
+        entries = [e.scenario for e in self.scenarios.entries()]
+        model = next((sc for sc in entries if sc.id == like), None) if like else None
+        if model is not None:
+            entries = [sc for sc in entries if sc.locale == model.locale and (not model.shop or sc.shop == model.shop)]
+        elif locale:
+            entries = [sc for sc in entries if sc.locale.value == locale]
+        return scenarios_for(entries, criterion)
 
     # -- process life ---------------------------------------------------------------------------------------
 

@@ -110,6 +110,7 @@ class SessionKind(StrEnum):
     EXAM = "exam"
     PLAYTEST = "playtest"
     REFERENCE = "reference"
+    REAL = "real"  # an imported real chat (simulator/analytics): a real buyer and agent, graded without a scenario
 
 
 class SessionStatus(StrEnum):

@@ -12,6 +12,8 @@ from platformdirs import user_data_dir
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from simulator.analytics.thresholds import Thresholds
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -22,7 +24,7 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Runtime configuration. Every field can be set as ``SIM_<FIELD>`` in the environment or a ``.env`` file."""
 
-    model_config = SettingsConfigDict(env_prefix="SIM_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SIM_", env_file=".env", extra="ignore", env_nested_delimiter="__")
 
     data_dir: Path = Field(
         default_factory=_default_data_dir,
@@ -88,6 +90,32 @@ class Settings(BaseSettings):
         default=None,
         description="Font file (.ttf/.ttc) with Chinese glyphs for certificate PDFs; unset = the first installed of "
         "WenQuanYi Micro Hei (Debian fonts-wqy-microhei), WenQuanYi Zen Hei, Noto Sans CJK, Droid Sans Fallback.",
+    )
+
+    # Analytics (质培联动): imported real chats, problem types, plans and retests, xAPI
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="The shop's time zone: analytics days, retest dates, and imported chat times written without "
+        "an offset (IANA name).",
+    )
+    problems: Thresholds = Field(
+        default_factory=Thresholds,
+        description="When a criterion is a problem and of which type (个体/共性/多发/突发); set one value as "
+        "SIM_PROBLEMS__AGENT_RATE=0.4 — see docs/analytics.md.",
+    )
+    lrs_url: str | None = Field(
+        default=None,
+        description="xAPI Learning Record Store endpoint (…/xAPI/); unset = statements are kept, not sent.",
+    )
+    lrs_username: str = Field(default="", description="LRS HTTP Basic user name.")
+    lrs_password: SecretStr = Field(default=SecretStr(""), description="LRS HTTP Basic password.")
+    xapi_iri: str = Field(
+        default="https://cs-simulator.invalid",
+        description="Base IRI of this installation in xAPI statements (activity ids, the agents' account home page); "
+        "set it to the server's public address.",
+    )
+    qa_workers: int = Field(
+        default=1, ge=1, le=16, description="Processes `simulator qa` grades imported chats with (one per core)."
     )
 
     def ensure_data_dir(self) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator.analytics.demo import AGENTS as DEMO_AGENTS
 from simulator.cli.serve import prepare
 from simulator.errors import ConfigError
 from simulator.knowledge.base import KnowledgeBase
@@ -17,6 +18,8 @@ from simulator.store.demo import DEMO_ACCOUNTS
 from simulator.store.users import count_users, password_hasher
 
 DATA = Path(__file__).resolve().parent / "data"
+# The demo accounts and the demo team's agents (a trainee may be both).
+DEMO_PEOPLE = len({a.username for a in DEMO_ACCOUNTS} | {a.username for a in DEMO_AGENTS})
 
 
 def _settings(tmp_path: Path, embedder: str = "fake") -> Settings:
@@ -42,7 +45,7 @@ def test_first_start_then_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     settings = _settings(tmp_path)
     assert not KnowledgeBase.has_snapshot(settings)
     prepare(settings, echo=False)
-    assert _users(settings) == len(DEMO_ACCOUNTS) and KnowledgeBase.has_snapshot(settings)
+    assert _users(settings) == DEMO_PEOPLE and KnowledgeBase.has_snapshot(settings)
     assert len(KnowledgeBase.open(settings).load()) > 0
 
     def forbidden(*_a: object, **_k: object) -> None:
@@ -52,7 +55,7 @@ def test_first_start_then_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         m.setattr("simulator.scenario.loader.load_scenarios", forbidden)
         m.setattr(KnowledgeBase, "open", classmethod(forbidden))
         prepare(settings, echo=False)
-    assert _users(settings) == len(DEMO_ACCOUNTS)
+    assert _users(settings) == DEMO_PEOPLE
 
     # another embedder: the start still stops and says to rebuild, as before
     other = _settings(tmp_path, embedder="fake:64")

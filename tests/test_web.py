@@ -172,7 +172,7 @@ def test_knowledge_panel(app, knowledge) -> None:
 
 def test_trainer_pages(app) -> None:
     c, token = login(app, "laowang")
-    html = c.get("/trainer").text
+    html = c.get("/trainer/scenarios").text
     # the broken file is listed with its path:line:col errors, not a 500
     assert "broken-one.yaml" in html and "有错误" in html
     assert re.search(r"broken-one\.yaml:6:\d+: difficulty: &#39;easyy&#39; is not allowed", html)

@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from pwdlib import PasswordHash
 
+from simulator.analytics.jobs import Background
 from simulator.engine import Engine
 from simulator.exam.attempts import ExamService
 from simulator.exam.review import ExamReview
@@ -31,7 +32,7 @@ from web.auth import csrf_protect
 from web.errors import install_error_handlers
 from web.middleware import MAX_BODY_BYTES, BodyLimitMiddleware, LocaleMiddleware
 from web.ratelimit import RateLimiter
-from web.routes import accounts, chat, examiner, pages, trainer, verify
+from web.routes import accounts, chat, dashboard, examiner, imports, pages, plans, reviews, teams, trainer, verify
 from web.routes import exams as exams_routes
 from web.security import SecurityHeadersMiddleware, SessionCookieMiddleware, load_secret
 from web.services import Services
@@ -39,6 +40,7 @@ from web.views import build_templates
 
 WEB_DIR = Path(__file__).resolve().parent
 log = logging.getLogger("simulator.web")
+ROUTERS = (accounts, pages, chat, trainer, dashboard, plans, imports, teams, reviews, exams_routes, examiner, verify)
 
 
 def create_app(
@@ -50,6 +52,7 @@ def create_app(
     force_secure_cookies: bool = False,
     warm_up: bool = False,
     sweep_every: float | None = 10.0,
+    background: bool = True,
 ) -> FastAPI:
     """Build the web app.
 
@@ -65,12 +68,16 @@ def create_app(
             ``simulator serve`` does); ``app.state.warmed_up`` is set when that is done.
         sweep_every: Seconds between two sweeps of the exam clock while serving (close parts past their deadline,
             grade what was submitted, schedule re-certification); None = no sweeper (tests sweep themselves).
+        background: While serving, grade imported chats (QA jobs, resumed after a restart) and send xAPI
+            statements on a background thread (tests call ``services.background.run_once()`` instead).
     """
     settings.ensure_data_dir()
     engine = engine or Engine(settings)
     engine.store  # noqa: B018 — open and migrate the database now: a broken URL fails at start, not on a page
     catalogues = i18n.Catalogues()
-    templates = build_templates(catalogues, max_message_chars=settings.max_message_chars)
+    templates = build_templates(catalogues, max_message_chars=settings.max_message_chars, timezone=settings.timezone)
+
+    work = Background(engine)
 
     warmed_up = threading.Event()
     exams = ExamService(engine)
@@ -90,14 +97,15 @@ def create_app(
             # Serve at once: a restart answers in ~2 s instead of ~8 s (bench/startup.py, docs/deploy.md). The
             # first trainee logs in and picks a scenario meanwhile; a request that needs a part still loading
             # waits for that part only (each is loaded once, under the engine's lock).
-            threading.Thread(
-                target=_warm_up, args=(engine, exams, warmed_up), name="warm-up", daemon=True
-            ).start()
+            threading.Thread(target=_warm_up, args=(engine, exams, warmed_up), name="warm-up", daemon=True).start()
         thread = None
         if sweep_every:
             thread = threading.Thread(target=sweeper, name="exam-sweeper", daemon=True)
             thread.start()
+        if background:
+            work.start()
         yield
+        work.stop()
         stop.set()
         if thread is not None:
             thread.join(timeout=5)
@@ -119,16 +127,19 @@ def create_app(
         catalogues=catalogues,
         exams=exams,
         review=ExamReview(exams),
+        background=work,
     )
     app.state.warmed_up = warmed_up
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
-    for module in (accounts, pages, chat, trainer, exams_routes, examiner, verify):
+    for module in ROUTERS:
         app.include_router(module.router)
 
     install_error_handlers(app)
     # Outermost last: security headers → session cookie → locale → body limit → routes.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, paths={"/trainer/imports": imports.MAX_UPLOAD_BYTES}
+    )
     app.add_middleware(LocaleMiddleware, default=settings.locale)
     app.add_middleware(SessionCookieMiddleware, secret=load_secret(settings), force_secure=force_secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -30,19 +30,22 @@ class LocaleMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies above ``max_bytes`` with a clear 413 before anything parses them."""
+    """Refuse request bodies above ``max_bytes`` with a clear 413 before anything parses them; ``paths`` gives
+    some exact paths a limit of their own (file uploads)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES):
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, paths: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.paths = dict(paths or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.paths.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(scope, receive, send, limit)
             return
         seen = 0
 
@@ -51,21 +54,22 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise _BodyTooLarge()
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         except _BodyTooLarge:
-            await _too_large(scope, receive, send)
+            await _too_large(scope, receive, send, limit)
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int = MAX_BODY_BYTES) -> None:
     # Bilingual on purpose: this answer is sent before the language or the user is known.
-    msg = "请求过大（上限 64 KB）。Request too large (max 64 KB)."
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    msg = f"请求过大（上限 {size}）。Request too large (max {size})."
     await PlainTextResponse(msg, status_code=413)(scope, receive, send)

@@ -12,6 +12,7 @@ from datetime import datetime
 from statistics import mean
 from typing import Any
 
+from simulator.analytics.kpis import response_times
 from simulator.grading.messages import criterion_title
 from simulator.grading.result import DIMENSIONS, Finding, Grade, QuestionEvidence
 from simulator.session import Session
@@ -158,6 +159,8 @@ def build_report(session: Session, grade: Grade | None, *, target_reply_seconds:
     agent = [t for t in messages if t.role is Speaker.AGENT]
     customer = [t for t in messages if t.role is Speaker.CUSTOMER]
     times = [t.response_seconds * 1000 for t in agent if t.response_seconds is not None]
+    if not times:  # an imported real chat: times from the messages' clock
+        times = [x * 1000 for x in response_times(session.transcript())]
     scores: dict[str, float | None] = {d: None for d in DIMENSION_NAMES}
     ratio = None
     if grade is not None:

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from pwdlib import PasswordHash
 
+from simulator.analytics.jobs import Background
 from simulator.engine import Engine
 from simulator.exam.attempts import ExamService
 from simulator.exam.review import ExamReview
@@ -33,6 +34,8 @@ class Services:
     catalogues: Catalogues
     exams: ExamService
     review: ExamReview
+    # QA jobs and the xAPI outbox (started with the server; None when an app is built without it)
+    background: Background | None = None
     # Streamed customer turns run here rather than in the request's task: a browser that disconnects cancels
     # the request, but the thread carries the turn on to its commit (and interpreter exit waits for it). Turns
     # mostly wait on the model endpoint, so many may run at once.

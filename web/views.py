@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Request
@@ -27,7 +28,9 @@ from web.services import services
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
-def build_templates(catalogues: i18n.Catalogues, *, max_message_chars: int) -> Jinja2Templates:
+def build_templates(
+    catalogues: i18n.Catalogues, *, max_message_chars: int, timezone: str = "Asia/Shanghai"
+) -> Jinja2Templates:
     """The app's templates: autoescaped, translated with ``catalogues``, with the filters below installed."""
     # Autoescape every template: all of them are HTML, and every value in them is data.
     env = jinja2.Environment(
@@ -46,6 +49,14 @@ def build_templates(catalogues: i18n.Catalogues, *, max_message_chars: int) -> J
         max_chars=max_message_chars,
     )
     register_filters(env, catalogues.gettext)
+    zone = ZoneInfo(timezone)
+
+    def local_time(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """A moment in the shop's time zone (analytics pages: due dates, retests, imported chats)."""
+        d = _aware(dt)
+        return "" if d is None else d.astimezone(zone).strftime(fmt)
+
+    env.filters["local"] = local_time
     return templates
 
 
@@ -149,9 +160,9 @@ LABELS: dict[str, str] = {
     "valid": N_("Valid"),
     "expired": N_("Expired"),
     "revoked": N_("Revoked"),
-    "open": N_("Open"),
-    "upheld": N_("Upheld"),
-    "rejected": N_("Rejected"),
+    "appeal-open": N_("Open"),
+    "appeal-upheld": N_("Upheld"),
+    "appeal-rejected": N_("Rejected"),
     "scheduled": N_("Scheduled"),
     "recertification": N_("Re-certification"),
     "deadline": N_("Time ran out"),
@@ -181,6 +192,28 @@ LABELS: dict[str, str] = {
     "certificate-issued": N_("Certificate issued"),
     "certificate-revoked": N_("Certificate revoked"),
     "recertification-scheduled": N_("Re-certification scheduled"),
+    "real": N_("Real chat"),
+    # problem types (质培联动) and their training modes
+    "individual": N_("Individual (个体)"),
+    "common": N_("Common (共性)"),
+    "recurring": N_("Recurring (多发)"),
+    "sudden": N_("Sudden (突发)"),
+    "manual": N_("Chosen by hand"),
+    "coaching": N_("1:1 coaching, 15–30 min, 3+ times in 7 days"),
+    "class": N_("One class (30–60 min), then 1:1 for the weakest"),
+    "standup": N_("Short reminders in daily stand-ups until it is a habit"),
+    "class-coaching": N_("A class for everyone, then 1:1 for the weakest"),
+    # assignment status
+    "open": N_("Not started"),
+    "in-progress": N_("In progress"),
+    "done": N_("Done"),
+    "overdue": N_("Overdue"),
+    "retest": N_("Retest"),
+    # QA jobs
+    "job-queued": N_("Queued"),
+    "job-running": N_("Grading"),
+    "job-done": N_("Done"),
+    "job-failed": N_("Failed"),
     # moods
     "furious": N_("Furious"),
     "angry": N_("Angry"),
@@ -191,6 +224,47 @@ LABELS: dict[str, str] = {
 }
 
 
+# The grader's own criteria (the ones every conversation is judged on, with or without a scenario). A scenario's
+# steps, facts and red lines are shown with the title the grader gave them.
+CRITERIA: dict[str, str] = {
+    "greeting": N_("Greeting"),
+    "farewell": N_("Farewell"),
+    "politeness": N_("Politeness"),
+    "empathy": N_("Empathy"),
+    "no-curt-replies": N_("No curt replies"),
+    "forbidden-words": N_("Forbidden words"),
+    "response-time": N_("Response time"),
+    "reply-ratio": N_("Reply ratio (答问比)"),
+    "needs-discovery": N_("Needs discovery"),
+    "fabe": N_("FABE"),
+    "objection-handling": N_("Objection handling"),
+    "closing": N_("Closing"),
+    "no-over-promise": N_("No over-promising"),
+    "kb-consistent": N_("Consistent with the knowledge base"),
+    "authority": N_("Within authority"),
+    "escalation": N_("Escalation"),
+    "verify-first": N_("Verify before a remedy"),
+    "red-line": N_("Red lines"),
+}
+
+
+def criterion_label(cid: str, title: str = "", gettext: Callable[[str], str] | None = None) -> str:
+    """How a criterion is shown: the translated name of a grader criterion, else the grader's title, else its id."""
+    if cid in CRITERIA:
+        return gettext(CRITERIA[cid]) if gettext is not None else CRITERIA[cid]
+    return title or cid
+
+
+def percent(value: float | None) -> str:
+    """``42%`` from 0–100, or an em dash."""
+    return "—" if value is None else f"{value:.0f}%"
+
+
+def secs(value: float | None) -> str:
+    """``12.3 s`` from seconds, or an em dash."""
+    return "—" if value is None else f"{value:.1f} s"
+
+
 def register_filters(env: jinja2.Environment, gettext: Callable[[str], str]) -> None:
     """Install the filters the templates use."""
 
@@ -198,7 +272,20 @@ def register_filters(env: jinja2.Environment, gettext: Callable[[str], str]) -> 
         key = str(getattr(value, "value", value) or "")
         return gettext(LABELS[key]) if key in LABELS else key
 
-    env.filters.update(fmt_time=fmt_time, iso=iso, seconds=seconds, score=score, label=label, passage=passage_html)
+    def crit(cid: str, title: str = "") -> str:
+        return criterion_label(cid, title, gettext)
+
+    env.filters.update(
+        fmt_time=fmt_time,
+        iso=iso,
+        seconds=seconds,
+        score=score,
+        label=label,
+        passage=passage_html,
+        crit=crit,
+        percent=percent,
+        secs=secs,
+    )
     env.globals["elapsed_ms"] = elapsed_ms
     env.globals["remaining"] = remaining
 

@@ -29,7 +29,21 @@ def _root() -> None:
 
 # Sub-command modules, in the order they appear in --help. A module that is not there yet is skipped; any
 # other import error is a bug and surfaces.
-COMMAND_MODULES = ("validate", "schema", "kb", "play", "probe", "grade", "check", "serve", "user", "exam")
+COMMAND_MODULES = (
+    "validate",
+    "schema",
+    "kb",
+    "play",
+    "probe",
+    "grade",
+    "check",
+    "imports",
+    "qa",
+    "export",
+    "serve",
+    "user",
+    "exam",
+)
 
 
 def _register_all() -> None:

@@ -7,6 +7,7 @@ never imports the web layer; both read the same ``SIM_*`` settings.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -25,6 +26,7 @@ def prepare(settings: Settings, *, echo: bool = True) -> None:
     say = typer.echo if echo else (lambda *_a, **_k: None)
     settings.ensure_data_dir()
     db = open_database(settings.sqlalchemy_url, create_dir=settings.data_dir)
+    created: Sequence[object] = []
     try:
         if settings.demo:
             with db.read() as s:
@@ -42,6 +44,33 @@ def prepare(settings: Settings, *, echo: bool = True) -> None:
         db.dispose()
     if settings.demo and settings.knowledge_dir.is_dir():
         _ensure_index(settings, say)
+    if created:
+        _demo_team(settings, say)
+
+
+def _demo_team(settings: Settings, say) -> None:
+    """The demo team's six weeks of real chats and practice, graded, so the trainer's dashboard has something to
+    show on first look (simulator/analytics/demo.py; once, on the first start)."""
+    import time
+
+    from simulator.analytics import demo
+    from simulator.engine import Engine
+    from simulator.store.users import password_hasher
+
+    say("Preparing the demo team's history (six weeks of real chats and practice, graded)…")
+    started = time.monotonic()
+    engine = Engine(settings)
+    if engine.knowledge_base() is None:
+        engine = Engine(settings, knowledge_index=False)
+    try:
+        counts = demo.seed(engine, password_hasher(), say=say)
+    finally:
+        engine.store.dispose()
+    if counts:
+        say(
+            f"  {counts['real_chats']} real chats and {counts['practice']} practice attempts in "
+            f"{time.monotonic() - started:.0f} s"
+        )
 
 
 def _exam_ids(settings: Settings) -> set[str]:

@@ -141,6 +141,12 @@ class Scenario(Authored):
     shop: str = Field(default="", max_length=80, description="Which shop's knowledge applies (e.g. qinghe).")
     category: Category = Field(description="pre-sales, after-sales, complaint, logistics or bad-review.")
     skills: list[Technique] = Field(default_factory=list, description="Skills the scenario trains.")
+    trains: list[Id] = Field(
+        default_factory=list,
+        description="Grader criteria the scenario exercises besides its skills, steps, facts and red lines (e.g. "
+        "greeting, empathy, no-curt-replies, forbidden-words, verify-first, escalation): a training plan for a "
+        "criterion assigns the scenarios that train it.",
+    )
     script_categories: list[ScriptCategory] = Field(
         min_length=1, description="话术 categories the scenario exercises (product, size, bargaining …)."
     )

@@ -57,14 +57,17 @@ def login(
         return render(request, "login.html", {"next": safe_next(next), "error": msg}, status=429)
     with svc.engine.store.read() as s:
         user = authenticate(s, svc.hasher, username, password)
-        data = None if user is None else (user.id, user.session_version, user.locale)
+        data = None if user is None else (user.id, user.session_version, user.locale, user.role)
     if data is None:
         msg = svc.catalogues.gettext("Wrong user name or password.")
         return render(request, "login.html", {"next": safe_next(next), "error": msg}, status=401)
-    uid, version, locale = data
+    uid, version, locale, role = data
     # A new CSRF token at login: a token an attacker planted before login is useless afterwards.
     cookie(request).set(u=uid, v=version, c=new_csrf())
-    resp = RedirectResponse(safe_next(next), status_code=303)
+    target = safe_next(next)
+    if target == "/" and role != "trainee":
+        target = "/trainer"  # a trainer's home is the team dashboard
+    resp = RedirectResponse(target, status_code=303)
     if locale in i18n.LANGUAGES:
         resp.set_cookie("lang", locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
     return resp

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from simulator.analytics.scope import may_see
 from simulator.errors import NotFound
 from simulator.scenario.vocabulary import Category, Difficulty, Technique
-from simulator.session import SessionKind, SessionStatus
-from simulator.store.assignments import assignments_for
+from simulator.session import SessionKind, SessionStatus, as_utc
+from simulator.store.assignments import AssignmentStatus, assignments_for
 from simulator.store.grades import get_grade, list_sessions
+from simulator.store.schema import utcnow
 from simulator.store.sessions import load_session
 from simulator.store.users import get_user
 from web.auth import TraineeDep, Viewer
 from web.report import DIMENSION_NAMES, build_report, progress_data, radar_data
+from web.routes.reviews import review_context
+from web.scope import scope_viewer
 from web.services import services
 from web.views import LABELS, is_htmx, render
 
@@ -37,10 +42,17 @@ def catalogue(
     category = category if category in {c.value for c in Category} else None
     skill = skill if skill in {t.value for t in Technique} else None
     difficulty = difficulty if difficulty in {d.value for d in Difficulty} else None
+    now = utcnow()
     with svc.engine.store.read() as s:
-        assigned = list(assignments_for(s, viewer.id))
+        mine = list(assignments_for(s, viewer.id, include_done=True))
         attempts = list_sessions(s, user_id=viewer.id, kinds=[SessionKind.PRACTICE])
-    due = {a.scenario_id: a for a in assigned}
+    # What the trainer asked for: open work first (retests from their day on), then what was done lately.
+    todo = [a for a in mine if a.status != AssignmentStatus.DONE.value]
+    assigned = [a for a in todo if a.available(now)]
+    recent = [a for a in mine if a.completed_at is not None and as_utc(a.completed_at) > now - timedelta(days=7)]
+    due: dict[str, Any] = {}
+    for a in assigned:
+        due.setdefault(a.scenario_id, a)
     entries = svc.engine.scenarios.filter(
         category=category, skill=skill, difficulty=difficulty, first=[a.scenario_id for a in assigned]
     )
@@ -49,9 +61,14 @@ def catalogue(
     for r, g in attempts:
         if g is not None and g.overall is not None:
             best[r.scenario_id] = max(best.get(r.scenario_id, 0.0), g.overall)
+    titles = {e.scenario.id: e.scenario.title for e in svc.engine.scenarios.entries()}
     context = {
         "entries": entries,
         "assigned": due,
+        "training": sorted(todo, key=lambda a: (not a.available(now), a.due_at is None, a.due_at or now)),
+        "recent": sorted(recent, key=lambda a: a.completed_at or now, reverse=True),
+        "titles": titles,
+        "now": now,
         "active": active,
         "best": best,
         "filters": {"category": category, "skill": skill, "difficulty": difficulty},
@@ -84,7 +101,7 @@ def report(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Re
     engine = svc.engine
     with engine.store.read() as s:
         found = load_session(s, session_id[:36])
-        if found is None or (found[0].user_id != viewer.id and not viewer.is_trainer):
+        if found is None or (found[0].user_id != viewer.id and not may_see(s, scope_viewer(viewer), found[0].user_id)):
             # The same answer for "not yours" and "does not exist": ids of others' sessions are not confirmed.
             raise NotFound("no such report")
         row, session = found
@@ -101,13 +118,15 @@ def report(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Re
     with engine.store.read() as s:
         stored = get_grade(s, row.id)
         attempts = list_sessions(s, user_id=row.user_id, scenario_id=row.scenario_id)
+        grade = stored.grade if stored is not None else None  # one object: findings are keyed by identity
+        review = review_context(s, viewer, row.id, grade)
     try:
         scenario = engine.scenarios.get(row.scenario_id).scenario
     except NotFound:
         scenario = None
     card = build_report(
         session,
-        stored.grade if stored is not None else None,
+        grade,
         target_reply_seconds=scenario.end.target_reply_seconds if scenario else None,
     )
     labels = {d: svc.catalogues.gettext(LABELS[d]) for d in DIMENSION_NAMES}
@@ -122,6 +141,7 @@ def report(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Re
             "attempts": attempts,
             "progress": progress_data(attempts),
             "dimensions": DIMENSION_NAMES,
+            **review,
         },
     )
 

@@ -10,19 +10,21 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from simulator.analytics.scope import people_in_scope
 from simulator.errors import NotFound
 from simulator.session import SessionKind
 from simulator.store.assignments import create_assignment
 from simulator.store.grades import list_sessions
 from simulator.store.users import UserRole, get_user, list_users
 from web.auth import TrainerDep, Viewer
+from web.scope import scope_viewer
 from web.services import services
 from web.views import render
 
 router = APIRouter(prefix="/trainer")
 
 
-@router.get("")
+@router.get("/scenarios")
 def scenarios(request: Request, viewer: Viewer = TrainerDep) -> Response:
     """All scenario files, broken ones first with their ``path:line:col`` problems."""
     svc = services(request)
@@ -65,8 +67,15 @@ def reports(
     """Every trainee's attempts (optionally one trainee's), newest first."""
     svc = services(request)
     with svc.engine.store.read() as s:
+        visible = set(people_in_scope(s, scope_viewer(viewer))) | {viewer.id}
+        if user is not None and user not in visible and viewer.role is not UserRole.ADMIN:
+            raise NotFound("no such trainee")
         people = {u.id: u for u in list_users(s)}
-        attempts = list_sessions(s, user_id=user, kinds=[SessionKind.PRACTICE, SessionKind.EXAM], limit=500)
+        attempts = list_sessions(
+            s, user_id=user, kinds=[SessionKind.PRACTICE, SessionKind.EXAM, SessionKind.REAL], limit=500
+        )
+        if viewer.role is not UserRole.ADMIN:
+            attempts = [(r, g) for r, g in attempts if r.user_id in visible]
         selected = get_user(s, user) if user is not None else None
     titles = {e.scenario.id: e.scenario.title for e in svc.engine.scenarios.entries()}
     return render(
@@ -103,4 +112,4 @@ def assign(
         create_assignment(
             s, trainer_id=viewer.id, trainee_id=trainee_id, scenario_id=scenario_id, due_at=due_at, note=note
         )
-    return RedirectResponse("/trainer?assigned=1", status_code=303)
+    return RedirectResponse("/trainer/scenarios?assigned=1", status_code=303)

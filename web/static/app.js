@@ -319,6 +319,76 @@
     setInterval(tickExam, 250);
     tickExam();
   }
+  // ---- analytics charts: every [data-chart] element, drawn from the JSON in #chart-data ----------------------
+  var LINE_COLORS = ["#d9480f", "#1c7ed6", "#f08c00", "#5c7cfa", "#2b8a3e", "#862e9c"];
+  function lineOption(d, percentAxis) {
+    return {
+      animation: false,
+      color: LINE_COLORS,
+      tooltip: { trigger: "axis" },
+      legend: { bottom: 0, type: "scroll" },
+      grid: { left: 40, right: 16, top: 16, bottom: 56 },
+      xAxis: { type: "category", data: d.labels, boundaryGap: false },
+      yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: percentAxis ? "{value}%" : "{value}" } },
+      series: d.series.map(function (sr) {
+        return { name: sr.name, type: "line", data: sr.data, connectNulls: true, symbolSize: 6 };
+      })
+    };
+  }
+  function heatOption(d) {
+    return {
+      animation: false,
+      tooltip: {
+        position: "top",
+        formatter: function (p) { return d.y[p.value[1]] + " · " + d.x[p.value[0]] + "<br>" + p.value[2] + "% (n=" + p.value[3] + ")"; }
+      },
+      grid: { left: 90, right: 16, top: 8, bottom: 110 },
+      xAxis: { type: "category", data: d.x, axisLabel: { rotate: 40, interval: 0, fontSize: 11 }, splitArea: { show: true } },
+      yAxis: { type: "category", data: d.y, inverse: true, axisLabel: { fontSize: 11 }, splitArea: { show: true } },
+      visualMap: { min: 0, max: 100, calculable: false, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120,
+                   inRange: { color: ["#ebfbee", "#ffe066", "#fa5252"] }, text: ["100%", "0%"] },
+      series: [{ type: "heatmap", data: d.cells, label: { show: true, fontSize: 10, formatter: function (p) { return p.value[2]; } } }]
+    };
+  }
+  function barOption(d) {
+    return {
+      animation: false,
+      color: ["#adb5bd", "#d9480f", "#ced4da", "#1c7ed6"],
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null || v === undefined ? "—" : v + "%"; } },
+      legend: { bottom: 0, type: "scroll" },
+      grid: { left: 40, right: 16, top: 16, bottom: 80 },
+      xAxis: { type: "category", data: d.labels, axisLabel: { rotate: d.labels.length > 4 ? 30 : 0, interval: 0, fontSize: 11 } },
+      yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+      series: d.series.map(function (sr) { return { name: sr.name, type: "bar", data: sr.data }; })
+    };
+  }
+  var made2 = [];
+  function analyticsCharts() {
+    if (!window.echarts) return;
+    var data = readJson("chart-data");
+    var count = 0;
+    document.querySelectorAll("[data-chart]").forEach(function (el) {
+      var kind = el.dataset.chart;
+      var d = data && data[kind];
+      if (!d) return;
+      if (el.dataset.height) el.style.height = el.dataset.height + "px";
+      var old = window.echarts.getInstanceByDom(el);
+      if (old) old.dispose();
+      var c = window.echarts.init(el, null, { renderer: "canvas" });
+      if (kind === "heatmap") c.setOption(heatOption(d));
+      else if (kind === "improvement") c.setOption(barOption(d));
+      else c.setOption(lineOption(d, kind === "trend"));
+      made2.push(c);
+      count += 1;
+    });
+    document.body.dataset.analyticsCharts = String(count);
+  }
+  window.addEventListener("resize", function () {
+    made2.forEach(function (c) { if (!c.isDisposed()) c.resize(); });
+  });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (e.detail.elt && e.detail.elt.querySelector && e.detail.elt.querySelector("[data-chart]")) analyticsCharts();
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     examSetup();
@@ -326,6 +396,7 @@
     syncComposer();
     counter();
     charts();
+    analyticsCharts();
     streamAnswer();
   });
 })();
