@@ -140,8 +140,11 @@ class Engine:
         """The shared act detector (its example-embedding cache serves every session)."""
         if self._detector is None:
             from simulator.acts import ActDetector
+            from simulator.facts import FactChecker
+            from simulator.factwords import fact_words_for
 
-            self._detector = ActDetector(self.embedder())
+            facts = FactChecker(fact_words_for(self.settings.rules_dir))
+            self._detector = ActDetector(self.embedder(), facts=facts)
         return self._detector
 
     def knowledge_base(self) -> Retriever | None:

@@ -1,0 +1,916 @@
+"""One fact check for the simulated customer and the grader: what does a reply say about a scenario's facts?
+
+For each required fact a reply is read clause by clause (split at punctuation) and the fact is **stated**,
+**contradicted** or left alone (**silent**), with the clause as evidence:
+
+* **Topic.** A clause is about a fact when it carries one of the fact's keywords (whole words for English, so
+  ``hi`` never matches inside "within"; a keyword of several words also matches with its words in another order
+  or with words between), or shares topic words with the fact's statement (Chinese character pairs, English word
+  stems, concepts and entities from ``facts.yaml``). A whole reply also states a fact when it is close in meaning
+  to the statement (embedder cosine when there is one, character-pair overlap without).
+* **Numbers** are read by value and unit (:mod:`simulator.quantities`: 三个工作日 = 3 workdays, a week = 7 days,
+  一天之内 = 24 hours, "two-year" = 24 months). A number contradicts a fact only when it has a comparable unit
+  (days and workdays; hours and days), sits in a clause on the fact's topic, and agrees with no value any fact
+  gives that clause's topic; a count (一次) is never a duration; numbers the customer said are echoes.
+* **Polarity.** Concepts (机洗, pilling, a lining, who pays the postage …) are read with the negation cues of
+  both languages: "整件丢洗衣机洗就行" asserts machine washing, "不可机洗" denies it. A clause that asserts what
+  every fact denies (or the reverse) contradicts the fact whose wording it shares most. Hedges (不太会, rarely)
+  are neither.
+* **Entities** must match: a subject kind (invoice type, product code) in the clause that differs from the fact's
+  means the clause is about something else; an attribute (material, courier, shipping service) that differs on the
+  fact's topic is a wrong fact. A fact matched by meaning alone must name its subject ("VAT" does not earn a
+  special-VAT-invoice fact). Sizes (S/M/L) and rated labels (UPF50+) must match too.
+
+The customer (``ActDetector.wrong_facts``) and the grader (``KnowledgeScorer``) both call :meth:`FactChecker.read`,
+so the customer reacts to exactly the wrong facts the grader marks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from simulator.factwords import FactWords, fact_words_for
+from simulator.quantities import plain_numbers, quantities, to_digits
+from simulator.scenario.base import VAR_RE
+from simulator.scenario.expectations import RequiredFact
+from simulator.text import CJK, CJK_RUN, char_bigrams, dice, normalise_text
+
+Similarity = Callable[[str, str], float]
+
+_SEPARATOR = re.compile(r"[，,。！!？?；;\n（）()【】]|\s/\s|\s[-–—]\s|(?<=[a-z0-9%)])\.(?=\s|$)|\.\s")
+_QUESTION_END = re.compile(r"(吗|么|呢|是否|多少|几[天次个号码])[呀呢啊哈~～]*$")
+_EN_QUESTION = re.compile(r"^(is|are|do|does|did|can|could|will|would|should|how|what|when|which|where)\b")
+_SIZE = re.compile(r"(?<![a-z0-9'])(x{0,3}[sml]|[2-5]xl|xxl|xxxl)(?![a-z0-9])")
+_CODE = re.compile(r"(?<![A-Za-z])([A-Z]{1,3}-?[A-Z]?\d{2,4})(?![\d])")
+_WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
+_NUM = re.compile(r"\d+(?:\.\d+)?")
+_UPPER_BEFORE = re.compile(
+    r"(≤|<=|<|不超过|不高于|最多|至多|最高|上限|封顶|up to|max\.?|maximum|at most|no more than|limit|within|in)"
+    r"\s*(是|为|of|is|a maximum of)?\s*(约|大约|about|around)?\s*$",
+    re.I,
+)
+_UPPER_AFTER = re.compile(r"^\s*(以内|以下|之内|内|封顶|or less|max)", re.I)
+_LOWER_BEFORE = re.compile(r"(≥|>=|>|超过|高于|至少|最少|不低于|满|over|above|at least|more than|from)\s*$", re.I)
+_LOWER_AFTER = re.compile(r"^\s*(以上|起|or more|\+)", re.I)
+_EN_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "get",
+        "got",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "i'm",
+        "i'll",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "it's",
+        "its",
+        "just",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "we'll",
+        "we're",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "will",
+        "with",
+        "would",
+        "you",
+        "you'll",
+        "you're",
+        "your",
+        "yours",
+        "us",
+        "very",
+        "really",
+        "also",
+        "only",
+        "all",
+        "any",
+        "some",
+        "one",
+        "here",
+        "now",
+        "let",
+        "please",
+        "thanks",
+        "thank",
+        "hi",
+        "hello",
+        "yes",
+        "yep",
+        "ok",
+        "okay",
+        "sure",
+        "hey",
+    ]
+)
+_ZH_STOP = frozenset(
+    "的了吗呢啊吧呀哦嘛么哈啦呗嗯是我你他她它们这那在和与就都也还又很亲您可以能会要个有把被给让哒滴噢喔"
+)
+# Value families that compare with each other, and the factor to a common base: hours and days by 24; a workday
+# compares with a day by its number (a reply saying "3–5 days" for "3–5 business days" is not wrong).
+_COMPARE: dict[str, tuple[str, float]] = {"hour": ("time", 1.0), "day": ("time", 24.0), "workday": ("time", 24.0)}
+_DURATIONS = frozenset({"hour", "day", "workday", "month", "times"})
+_PREREQUISITE_UNITS = frozenset({"mm", "gram", "inch"})  # a fact's measurements the customer must give first
+COVER_MIN = 3  # shared topic weight for a clause to state a fact clause in other words
+COVER_SHARE = 0.5  # … and the share of the fact clause's topic weight it must carry
+_CACHE_SIZE = 256  # compiled fact sets kept (one per scenario and variable draw)
+_WINDOW = 4  # units (Chinese characters or English words) a negation cue may sit before its concept
+
+
+class Verdict(StrEnum):
+    """What a reply does with a fact."""
+
+    STATED = "stated"
+    CONTRADICTED = "contradicted"
+    SILENT = "silent"
+
+
+@dataclass(frozen=True)
+class Value:
+    """A number with its unit family, as a point, a range or a bound ("7天内" is an upper bound of 7 days)."""
+
+    lo: float
+    hi: float
+    unit: str
+    shape: str  # point | range | upper | lower
+    written: str
+
+    def compare_key(self) -> tuple[str, float]:
+        return _COMPARE.get(self.unit, (self.unit, 1.0))
+
+    def comparable(self, other: Value) -> bool:
+        return self.compare_key()[0] == other.compare_key()[0]
+
+    def scaled(self) -> tuple[float, float]:
+        f = self.compare_key()[1]
+        return self.lo * f, self.hi * f
+
+    def agrees(self, fact: Value) -> bool:
+        """Whether this (reply) value is consistent with a fact's value of a comparable unit."""
+        lo, hi = self.scaled()
+        flo, fhi = fact.scaled()
+
+        def eq(a: float, b: float) -> bool:
+            return abs(a - b) <= 1e-6 * max(1.0, abs(b))
+
+        if fact.shape == "lower":  # "free over $75": only a threshold compares with it
+            return self.shape != "lower" or eq(lo, flo)
+        if self.shape == "upper":  # "within 5 days" names the window's end
+            return eq(hi, fhi)
+        if fact.shape == "upper":
+            # A sum is not a claim about a money limit: inside it, it is allowed ("15元" within "¥20以内"); above it,
+            # it is an authority question, not a wrong fact. A duration names the window itself.
+            return (
+                True
+                if self.unit in ("yuan", "usd")
+                else hi <= fhi + 1e-9
+                if self.unit in ("pct", "times")
+                else eq(hi, fhi)
+            )
+        return flo - 1e-9 <= lo and hi <= fhi + 1e-9
+
+
+@dataclass(frozen=True)
+class Echoes:
+    """What the customer (or the order) already said: a reply repeating it claims nothing."""
+
+    values: list[Value]
+    bare: set[str]
+
+    def repeats(self, v: Value) -> bool:
+        """The same value and unit ("3 weeks" is not "3 years"), or a number she gave without a unit ("165")."""
+        if any(
+            v.comparable(e) and v.scaled() == e.scaled() and (v.shape == e.shape or v.shape in ("point", "range"))
+            for e in self.values
+        ):
+            return True
+        if v.unit in _DURATIONS or v.shape in ("upper", "lower"):
+            return False  # "70/30" said about a blend is not "30天内"; nobody gives a duration without its unit
+        written = {_fmt(x) for x in _written_numbers(v)}
+        return bool(written) and written <= self.bare
+
+    def plain(self) -> set[str]:
+        """Every number she said, as written."""
+        return self.bare | {_fmt(x) for e in self.values for x in _written_numbers(e)}
+
+
+@dataclass
+class Clause:
+    """One clause of a text, read once."""
+
+    start: int
+    end: int
+    raw: str
+    norm: str
+    question: bool
+    values: list[Value] = field(default_factory=list)
+    bare: set[str] = field(default_factory=set)
+    terms: set[str] = field(default_factory=set)
+    concepts: dict[str, set[str]] = field(default_factory=dict)  # concept -> {"+", "-", "~"}
+    entities: dict[str, set[str]] = field(default_factory=dict)  # kind -> values
+    surface: dict[str, str] = field(default_factory=dict)  # entity value -> the words that named it
+    leading: dict[str, set[str]] = field(default_factory=dict)  # kind -> values that open the clause
+    sizes: set[str] = field(default_factory=set)
+    ratings: dict[str, set[float]] = field(default_factory=dict)
+    codes: set[str] = field(default_factory=set)
+    size_context: bool = False
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A required fact, compiled for reading (see :meth:`FactChecker.compile`)."""
+
+    id: str
+    statement: str
+    keywords: tuple[str, ...]
+    numbers: tuple[str, ...]
+    clauses: tuple[Clause, ...]
+    typed: tuple[tuple[str, Value | None], ...]  # each number with the statement value it belongs to
+    sizes: frozenset[str]
+    inputs: frozenset[str]  # measurements the customer must have given before the fact can be judged
+    codes: frozenset[str]
+    terms: frozenset[str]
+
+    def entities(self, kind: str) -> set[str]:
+        return set().union(*(c.entities.get(kind, set()) for c in self.clauses))
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """Where a reply contradicts a fact."""
+
+    span: tuple[int, int]
+    evidence: str
+    said: str
+    expected: str
+    kind: str  # number | size | polarity | entity | rating
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one reply says about one fact.
+
+    Attributes:
+        fact: The fact.
+        on_topic: The reply talks about the fact (keyword, shared wording or meaning).
+        span: The clause that states it, when a keyword or shared wording shows it.
+        numbers: The fact's numbers the reply contains (by value and unit).
+        contradiction: Set when the reply contradicts the fact.
+    """
+
+    fact: Fact
+    on_topic: bool
+    span: tuple[int, int] | None
+    numbers: frozenset[str]
+    contradiction: Contradiction | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.contradiction is not None:
+            return Verdict.CONTRADICTED
+        if self.on_topic and len(self.numbers) == len(self.fact.numbers):
+            return Verdict.STATED
+        return Verdict.SILENT
+
+
+def substitute(text: str, variables: Mapping[str, str]) -> str:
+    """Replace ``{name}`` with the variable's value; unknown names are left as they are."""
+    if not variables or "{" not in text:
+        return text
+    return VAR_RE.sub(lambda m: variables.get(m.group(1), m.group(0)), text)
+
+
+class FactChecker:
+    """Reads replies against a scenario's required facts.
+
+    Args:
+        words: The vocabulary (``facts.yaml``); the one in ``rules_dir``, else the shipped one.
+        meaning_threshold: Embedder cosine at or above which a reply states a fact in other words.
+        lexical_threshold: The same as character-pair Dice, without an embedder.
+    """
+
+    def __init__(
+        self,
+        words: FactWords | None = None,
+        *,
+        meaning_threshold: float = 0.6,
+        lexical_threshold: float = 0.5,
+    ):
+        self.words = words or fact_words_for()
+        self.meaning_threshold = meaning_threshold
+        self.lexical_threshold = lexical_threshold
+        self._stem = _stemmer()
+        self._cache: dict[tuple, tuple[Fact, ...]] = {}
+
+    # -- compiling --------------------------------------------------------------------------------------------
+
+    def compile(self, facts: Sequence[RequiredFact], variables: Mapping[str, str] | None = None) -> list[Fact]:
+        """The facts with variables filled in, read once (cached by content)."""
+        vars_ = dict(variables or {})
+        key = (
+            tuple((f.id, f.statement, tuple(f.keywords), tuple(f.numbers)) for f in facts),
+            tuple(sorted(vars_.items())),
+        )
+        found = self._cache.get(key)
+        if found is None:
+            found = self._compile(key[0], vars_)
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = found
+        return list(found)
+
+    def _compile(self, key: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...], variables: dict) -> tuple:
+        out = []
+        for fid, statement, keywords, numbers in key:
+            text = substitute(statement, variables)
+            clauses = tuple(self.clauses(text))
+            for denies, by in self.words.implied:
+                if any(denies in c.concepts for c in clauses):
+                    continue
+                for c in clauses:
+                    if any(c.concepts.get(b) == {"+"} for b in by):
+                        c.concepts[denies] = {"-"}
+                        c.terms.add("@" + denies)
+                        break
+            nums = tuple(normalise_text(substitute(n, variables)).strip() for n in numbers)
+            values = [v for c in clauses for v in c.values]
+            typed = tuple((n, _value_of(n, values)) for n in nums)
+            fact_values = {float(n) for n in nums if _NUM.fullmatch(n)}
+            for c in clauses:
+                # The customer's measurements in a size fact ("165cm、104斤 → M") are its inputs, not claims.
+                c.values = [
+                    v for v in c.values if not (v.unit in _PREREQUISITE_UNITS and _raw_number(v) not in fact_values)
+                ]
+            sizes = frozenset(n for n in nums if _SIZE.fullmatch(n))
+            inputs = frozenset(
+                _fmt(_raw_number(v))
+                for v in values
+                if v.unit in _PREREQUISITE_UNITS and _raw_number(v) not in fact_values
+            )
+            out.append(
+                Fact(
+                    id=fid,
+                    statement=text,
+                    keywords=tuple(
+                        k for k in (normalise_text(substitute(k, variables)).strip() for k in keywords) if k
+                    ),
+                    numbers=nums,
+                    clauses=clauses,
+                    typed=typed,
+                    sizes=sizes,
+                    inputs=inputs,
+                    codes=frozenset(_CODE.findall(text)),
+                    terms=frozenset().union(*(c.terms for c in clauses)) if clauses else frozenset(),
+                )
+            )
+        return tuple(out)
+
+    # -- reading a text ----------------------------------------------------------------------------------------
+
+    def clauses(self, text: str) -> list[Clause]:
+        """The clauses of ``text`` with everything the check looks at (offsets are into ``text`` as written)."""
+        out = []
+        pos = 0
+        for m in [*_SEPARATOR.finditer(text), None]:
+            end = m.start() if m is not None else len(text)
+            sep = m.group(0) if m is not None else ""
+            raw = text[pos:end]
+            if raw.strip():
+                lead = len(raw) - len(raw.lstrip())
+                out.append(self._clause(pos + lead, end - (len(raw) - len(raw.rstrip())), raw.strip(), sep))
+            pos = m.end() if m is not None else len(text)
+        return out
+
+    def _clause(self, start: int, end: int, raw: str, sep: str) -> Clause:
+        norm = normalise_text(raw).replace("’", "'")
+        digits = to_digits(norm)
+        question = sep in ("?", "？") or bool(_QUESTION_END.search(norm)) or bool(_EN_QUESTION.match(norm))
+        c = Clause(start, end, raw, norm, question)
+        spans = []
+        for q in quantities(digits):
+            if digits[max(0, q.start - 1) : q.start] == "第":
+                continue  # 第二天 is "the next day", not two days
+            before, after = digits[max(0, q.start - 6) : q.start], digits[q.end : q.end + 4]
+            shape = "range" if q.hi > q.lo else "point"
+            if _UPPER_BEFORE.search(before) or _UPPER_AFTER.match(after):
+                shape = "upper"
+            elif _LOWER_BEFORE.search(before) or _LOWER_AFTER.match(after):
+                shape = "lower"
+            c.values.append(Value(q.lo, q.hi, q.unit, shape, q.number))
+            spans.append((q.start, q.end))
+        if self.words.many is not None:
+            for m in self.words.many.finditer(digits):
+                c.values.append(Value(2.0, float("inf"), "times", "range", m.group(0)))
+        rest = _blank(digits, spans)
+        c.bare = set(_NUM.findall(_SIZE.sub(" ", rest)))
+        w = self.words
+        if w.ratings is not None:
+            for m in w.ratings.finditer(norm):
+                c.ratings.setdefault(m.group(1).lower(), set()).add(float(m.group(2)))
+            rest = w.ratings.sub(" ", rest)
+            c.bare -= {m.group(2) for m in w.ratings.finditer(norm)}
+        c.codes = {x for x in _CODE.findall(raw) if not (w.ratings and w.ratings.match(x))}
+        c.sizes = {m.group(1) for m in _SIZE.finditer(norm)}
+        c.size_context = bool(w.size_words(norm))
+        self._polarity(c)
+        for kind in w.entities:
+            for vid, words in kind.values:
+                hits = words.find(norm)
+                if hits:
+                    c.entities.setdefault(kind.kind, set()).add(vid)
+                    c.surface.setdefault(vid, raw_of(raw, norm, hits[0]))
+                    if _units(norm[: hits[0][0]]) <= 2:
+                        c.leading.setdefault(kind.kind, set()).add(vid)
+        c.terms = (
+            self._terms(rest)
+            | {"@" + k for k in c.concepts}
+            | {f"#{k}:{v}" for k, vs in c.entities.items() for v in vs}
+            | {("&" if anchor else "%") + tid for tid, words, anchor in w.topics if words(norm)}
+        )
+        return c
+
+    def _terms(self, text: str) -> set[str]:
+        """Topic words: Chinese character pairs without filler characters, English word stems."""
+        out: set[str] = set()
+        for run in CJK_RUN.findall(text):
+            for i in range(len(run) - 1):
+                pair = run[i : i + 2]
+                if not (pair[0] in _ZH_STOP or pair[1] in _ZH_STOP):
+                    out.add(pair)
+        for word in _WORD.findall(text):
+            if len(word) > 2 and word not in _EN_STOP:
+                out.add(self._stem(word))
+        return out
+
+    def _polarity(self, c: Clause) -> None:
+        """Each concept in the clause with its polarity: + asserted, − denied, ~ hedged."""
+        w = self.words
+        text = c.norm
+        found: list[tuple[int, int, str, int]] = []  # start, end, concept, sign
+        for concept in w.concepts:
+            found += [(s, e, concept.id, 1) for s, e in concept.words.find(text)]
+            found += [(s, e, concept.id, -1) for s, e in concept.opposite.find(text)]
+        if (
+            w.charge_concept
+            and not w.charge_except(text)
+            and any(v.unit in ("yuan", "usd") and v.hi > 0 for v in c.values)
+        ):
+            hits = w.charge_subjects.find(text)
+            if hits:
+                found.append((hits[0][0], hits[0][1], w.charge_concept, -1))
+        if not found:
+            return
+        found.sort()
+        taken = _spans(w.not_negation.find(text)) | {i for s, e, _, _ in found for i in range(s, e)}
+        cues = _merge(
+            [(s, e, "f") for s, e in w.negation.find(text)]
+            + [(s, e, "a") for s, e in w.negation_after.find(text)]
+            + [(s, e, "h") for s, e in w.hedges.find(text)]
+        )
+        flips = [0] * len(found)
+        hedged = [False] * len(found)
+        if w.warnings is not None:
+            # "挂晾会拉长变形", "the dryer will shrink it": a warning against the concept before the harm, and the
+            # harm itself is only conditional.
+            for m in w.warnings.finditer(text):
+                before = [
+                    k for k, f in enumerate(found) if f[1] <= m.start() and _units(text[f[1] : m.start()]) <= _WINDOW
+                ]
+                if not before:
+                    continue  # "不会起球" is a claim about pilling, not a warning against something
+                flips[before[-1]] += 1
+                for k, f in enumerate(found):
+                    if f[0] < m.end() and f[1] > m.start(2):
+                        hedged[k] = True
+        for s, e, how in cues:
+            if any(i in taken for i in range(s, e)):
+                continue
+            after = [k for k, f in enumerate(found) if f[0] >= e and _units(text[e : f[0]]) <= _WINDOW]
+            if after:
+                k = after[0]
+            elif how == "a":
+                before = [k for k, f in enumerate(found) if f[1] <= s and _units(text[f[1] : s]) <= _WINDOW]
+                if not before:
+                    continue
+                k = before[-1]
+            else:
+                continue
+            if how == "h":
+                hedged[k] = True
+            else:
+                flips[k] += 1
+        for k, (_s, _e, cid, sign) in enumerate(found):
+            mark = "~" if hedged[k] else "+" if sign * (-1) ** flips[k] > 0 else "-"
+            c.concepts.setdefault(cid, set()).add(mark)
+
+    # -- the check ---------------------------------------------------------------------------------------------
+
+    def read(
+        self,
+        reply: str,
+        facts: Sequence[Fact],
+        *,
+        customer: Sequence[str] = (),
+        known: Iterable[str] = (),
+        prompt: str = "",
+        similarity: Similarity | None = None,
+    ) -> list[Reading]:
+        """What ``reply`` says about each fact (in the order of ``facts``).
+
+        Args:
+            reply: The trainee's reply.
+            facts: The scenario's facts (:meth:`compile`); all of them, since a figure another fact gives for the
+                same topic is not wrong.
+            customer: What the customer said before the reply: numbers and sizes there are echoes, and a fact
+                that needs the customer's measurements is only judged once they were given.
+            known: Values the agent may know without the customer saying them (the order's details).
+            prompt: The customer message the reply answers (its topic counts for attributes such as materials).
+            similarity: Meaning similarity of two texts (embedder cosine); None compares characters.
+        """
+        clauses = self.clauses(reply)
+        said = [c for t in customer for c in self.clauses(t)]
+        heard = said + [c for t in known for c in self.clauses(t)]
+        echoed = Echoes([v for c in heard for v in c.values], set().union(*(c.bare for c in heard)) if heard else set())
+        given = Echoes([v for c in said for v in c.values], set().union(*(c.bare for c in said)) if said else set())
+        echoed_sizes = {m.group(1) for m in _SIZE.finditer(normalise_text(" ".join(customer)))}
+        prompt_facts = {f.id for f in facts if prompt and self._keyword(normalise_text(prompt), f)}
+        out: list[Reading] = []
+        for fact in facts:
+            due = not fact.inputs or bool(fact.inputs & given.plain())
+            about = [c for c in clauses if self._about(c, fact)]
+            agreeing = [c for c in about if not c.question and not self._denies(c, fact)]
+            stating = [c for c in agreeing if self._keyword(c.norm, fact)] or [
+                c for c in agreeing if self._covers(c, fact)
+            ]
+            on_topic = bool(stating)
+            span = stating[0] if stating else None
+            if not on_topic and reply.strip():
+                sim = similarity(fact.statement, reply) if similarity else _lexical(fact.statement, reply)
+                limit = self.meaning_threshold if similarity else self.lexical_threshold
+                on_topic = sim >= limit and self._names_subjects(clauses, fact)
+            numbers = frozenset(n for n, v in fact.typed if self._has_number(n, v, clauses))
+            contradiction = None
+            if due:
+                contradiction = self._contradiction(about, fact, facts, echoed, echoed_sizes, fact.id in prompt_facts)
+            out.append(Reading(fact, on_topic, (span.start, span.end) if span else None, numbers, contradiction))
+        return out
+
+    def wrong(self, readings: Iterable[Reading]) -> list[Reading]:
+        """The readings that contradict their fact."""
+        return [r for r in readings if r.contradiction is not None]
+
+    # -- topic -------------------------------------------------------------------------------------------------
+
+    def _keyword(self, norm: str, fact: Fact) -> bool:
+        digits = to_digits(norm)
+        for k in fact.keywords:
+            if _ascii(k):
+                if re.search(rf"(?<![a-z0-9]){re.escape(k)}(?![a-z0-9])", norm):
+                    return True
+                words = [self._stem(x) for x in _WORD.findall(k) if x not in _EN_STOP]
+                negated = any(x in ("not", "no", "never") or x.endswith("n't") for x in _WORD.findall(k))
+                if len(words) >= 2 and not negated:
+                    have = {self._stem(x) for x in _WORD.findall(norm)}
+                    if all(x in have for x in words):
+                        return True
+            elif k in norm or k in digits:
+                return True
+        return False
+
+    def _about(self, c: Clause, fact: Fact) -> bool:
+        """The clause may speak about the fact: no product code or subject of another thing."""
+        if fact.codes and c.codes and not (c.codes & fact.codes):
+            return False
+        for kind in self.words.entities:
+            mine = c.entities.get(kind.kind)
+            theirs = fact.entities(kind.kind)
+            if mine and theirs and not (mine & theirs) and (kind.role == "subject" or c.leading.get(kind.kind)):
+                return False
+        return True
+
+    def _overlap(self, c: Clause, fact: Fact, fc: Clause | None = None) -> int:
+        """How much wording a reply clause shares with the fact (or one of its clauses); concepts count twice."""
+        terms = fc.terms if fc is not None else fact.terms
+        shared = c.terms & terms
+        return sum(2 if t[0] in "@#%" else 1 for t in shared)
+
+    def mentions(self, text: str, fact: Fact) -> bool:
+        """Whether ``text`` (a customer's question, say) is about the fact: a keyword, or most of a fact clause's
+        wording."""
+        return any(
+            self._about(c, fact) and (self._keyword(c.norm, fact) or self._covers(c, fact)) for c in self.clauses(text)
+        )
+
+    def _denies(self, c: Clause, fact: Fact) -> bool:
+        """The clause says the opposite of the fact about one of its concepts (it cannot be stating the fact)."""
+        for concept, marks in c.concepts.items():
+            held = set().union(*(fc.concepts.get(concept, set()) for fc in fact.clauses))
+            if marks in ({"+"}, {"-"}) and held and held <= {"+", "-"} and not marks & held:
+                return True
+        return False
+
+    def _covers(self, c: Clause, fact: Fact) -> bool:
+        """The clause says most of one of the fact's clauses in its own words."""
+        for fc in fact.clauses:
+            weight = sum(2 if t[0] in "@#%" else 1 for t in fc.terms)
+            shared = self._overlap(c, fact, fc)
+            if shared >= COVER_MIN and shared >= COVER_SHARE * weight:
+                return True
+        return False
+
+    def _names_subjects(self, clauses: list[Clause], fact: Fact) -> bool:
+        """A reply matched by meaning alone must name the fact's subject entities (a special VAT invoice)."""
+        for kind in self.words.entities:
+            if kind.role != "subject":
+                continue
+            theirs = fact.entities(kind.kind)
+            if theirs and not any(c.entities.get(kind.kind, set()) & theirs for c in clauses):
+                return False
+        return not fact.codes or any(c.codes & fact.codes for c in clauses) or not any(c.codes for c in clauses)
+
+    # -- numbers -----------------------------------------------------------------------------------------------
+
+    def _has_number(self, number: str, value: Value | None, clauses: list[Clause]) -> bool:
+        if value is not None:
+            scale = value.lo / _raw_number(value) if _raw_number(value) else 1.0
+            target = float(number) * scale
+            f = value.compare_key()[1]
+            for c in clauses:
+                for v in c.values:
+                    if v.comparable(value):
+                        lo, hi = v.scaled()
+                        if abs(lo - target * f) < 1e-6 * max(1, target * f) or abs(hi - target * f) < 1e-6 * max(
+                            1, target * f
+                        ):
+                            return True
+            return False
+        if _SIZE.fullmatch(number):
+            return any(number in c.sizes for c in clauses)
+        return any(number in c.bare or number in plain_numbers(c.norm) for c in clauses)
+
+    # -- contradictions ----------------------------------------------------------------------------------------
+
+    def _contradiction(
+        self,
+        about: list[Clause],
+        fact: Fact,
+        facts: Sequence[Fact],
+        echoed: Echoes,
+        echoed_sizes: set[str],
+        prompt_on_topic: bool,
+    ) -> Contradiction | None:
+        for c in about:
+            if c.question:
+                continue
+            keyword = self._keyword(c.norm, fact)
+            found = (
+                self._wrong_value(c, fact, facts, echoed, keyword)
+                or self._wrong_size(c, fact, facts, echoed_sizes, keyword)
+                or self._wrong_rating(c, fact)
+                or self._wrong_polarity(c, fact, facts)
+                or self._wrong_entity(c, fact, facts, keyword or prompt_on_topic)
+            )
+            if found is not None:
+                said, expected, kind = found
+                start, end = c.start, c.end
+                at = c.raw.lower().find(said.lower()) if kind != "polarity" else -1
+                if at >= 0:  # the evidence is the wrong figure itself when it is written as shown
+                    start, end = c.start + at, c.start + at + len(said)
+                return Contradiction((start, end), c.raw[start - c.start : end - c.start], said, expected, kind)
+        return None
+
+    def _topic_score(self, c: Clause, fact: Fact, fc: Clause) -> int:
+        """How much a reply clause is about one clause of a fact: a keyword, the wording of the whole statement
+        (a figure is often in a clause of its own: "ships by standard delivery, 3–5 business days") and of the
+        clause itself."""
+        return (3 if self._keyword(c.norm, fact) else 0) + self._overlap(c, fact) + self._overlap(c, fact, fc)
+
+    def _wrong_value(
+        self, c: Clause, fact: Fact, facts: Sequence[Fact], echoed: Echoes, keyword: bool
+    ) -> tuple[str, str, str] | None:
+        for v in c.values:
+            if echoed.repeats(v) or self._mentioned(c, v, facts):
+                continue
+            # Every statement value of a comparable unit, in any fact, with how much the clause is about it.
+            scored = [
+                (self._topic_score(c, f, fc), f, fv)
+                for f in facts
+                for fc in f.clauses
+                for fv in fc.values
+                if fv.comparable(v) and self._about(c, f) and not _other_topic(c, fc)
+            ]
+            scored = [s for s in scored if s[0] >= 1]
+            if not scored:
+                continue
+            best = max(s for s, _, _ in scored)
+            # A figure another fact gives a topic this clause is (nearly as much) about is not wrong.
+            if any(v.agrees(fv) for sc, _, fv in scored if sc * 2 >= best):
+                continue
+            owner = next(f for s, f, _ in scored if s == best)  # one fault, one fact: the first that fits best
+            mine = [fv for s, f, fv in scored if f.id == fact.id and s == best]
+            if owner.id != fact.id or not mine or (best < 2 and not keyword):
+                continue
+            return v.written, mine[0].written, "number"
+        return None
+
+    def _mentioned(self, c: Clause, v: Value, facts: Sequence[Fact]) -> bool:
+        """A single number that a fact clause on the same topic gives without a unit ("− 10 专属券" backs
+        "10元专属券")."""
+        if v.shape != "point":
+            return False
+        number = _fmt(_raw_number(v))
+        return any(number in fc.bare and c.terms & fc.terms for f in facts for fc in f.clauses)
+
+    def _wrong_size(
+        self, c: Clause, fact: Fact, facts: Sequence[Fact], echoed_sizes: set[str], keyword: bool
+    ) -> tuple[str, str, str] | None:
+        if not fact.sizes or not (keyword or c.size_context):
+            return None
+        said = c.sizes - echoed_sizes
+        others = set().union(*(f.sizes for f in facts if f.id != fact.id))
+        if said and not said & fact.sizes and not said & others:
+            return sorted(said)[0].upper(), "/".join(sorted(s.upper() for s in fact.sizes)), "size"
+        return None
+
+    def _wrong_rating(self, c: Clause, fact: Fact) -> tuple[str, str, str] | None:
+        for label, values in c.ratings.items():
+            expected = set().union(*(fc.ratings.get(label, set()) for fc in fact.clauses))
+            if expected and not values & expected:
+                return f"{label.upper()}{_fmt(min(values))}", f"{label.upper()}{_fmt(min(expected))}", "rating"
+        return None
+
+    def _wrong_polarity(self, c: Clause, fact: Fact, facts: Sequence[Fact]) -> tuple[str, str, str] | None:
+        for concept, marks in c.concepts.items():
+            if marks != {"+"} and marks != {"-"}:
+                continue
+            mark = next(iter(marks))
+            held = [
+                (self._topic_score(c, f, fc), f, fc.concepts[concept])
+                for f in facts
+                for fc in f.clauses
+                if concept in fc.concepts and self._about(c, f)
+            ]
+            if not held or any(mark in m for _, _, m in held):
+                continue
+            best = max(s for s, _, _ in held)
+            owner = next(f for s, f, _ in held if s == best)
+            if owner.id == fact.id and any(
+                f.id == fact.id and s == best and ({"+", "-"} - {mark}) & m for s, f, m in held
+            ):
+                return c.raw, next(fc.raw for fc in fact.clauses if concept in fc.concepts), "polarity"
+        return None
+
+    def _wrong_entity(
+        self, c: Clause, fact: Fact, facts: Sequence[Fact], on_topic: bool
+    ) -> tuple[str, str, str] | None:
+        if not (on_topic or self._overlap(c, fact) >= 1):
+            return None
+        for kind in self.words.entities:
+            if kind.role != "attribute":
+                continue
+            mine = c.entities.get(kind.kind, set())
+            theirs = fact.entities(kind.kind)
+            if not mine or not theirs or mine & theirs:
+                continue
+            # Another fact on the same topic may name it (a scarf's silk next to a coat's wool).
+            if any(mine & f.entities(kind.kind) and self._overlap(c, f) > self._overlap(c, fact) for f in facts):
+                continue
+            said = "、".join(c.surface[v] for v in sorted(mine))
+            named = {v: fc.surface[v] for fc in fact.clauses for v in fc.surface if v in theirs}
+            return said, "、".join(named[v] for v in sorted(named)), "entity"
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# helpers
+
+
+def raw_of(raw: str, norm: str, hit: tuple[int, int]) -> str:
+    """The words as written for a hit in the normalised text (the same slice when folding kept the length)."""
+    return raw[hit[0] : hit[1]] if len(raw) == len(norm) else norm[hit[0] : hit[1]]
+
+
+def _other_topic(c: Clause, fc: Clause) -> bool:
+    """Both clauses name what they are about (退 / 发货) and it is not the same thing: a figure for one is not a
+    claim about the other."""
+    mine = {t for t in c.terms if t[0] == "%"}
+    theirs = {t for t in fc.terms if t[0] == "%"}
+    return bool(mine) and bool(theirs) and not mine & theirs
+
+
+def _ascii(text: str) -> bool:
+    return not CJK.search(text)
+
+
+def _units(text: str) -> int:
+    """Chinese characters plus English words and numbers: the distance a negation may reach over."""
+    return len(CJK.findall(text)) + len(re.findall(r"[a-z0-9]+", text))
+
+
+def _spans(hits: list[tuple[int, int]]) -> set[int]:
+    return {i for s, e in hits for i in range(s, e)}
+
+
+def _merge(cues: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Overlapping cue hits become one (the longest)."""
+    out: list[tuple[int, int, str]] = []
+    for s, e, how in sorted(cues, key=lambda x: (x[0], -(x[1] - x[0]))):
+        if out and s < out[-1][1]:
+            continue
+        out.append((s, e, how))
+    return out
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for s, e in spans:
+        for i in range(s, min(e, len(chars))):
+            chars[i] = " "
+    return "".join(chars)
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if v == int(v) else f"{v:g}"
+
+
+def _written_numbers(v: Value) -> list[float]:
+    return [float(x) for x in _NUM.findall(v.written)]
+
+
+def _raw_number(v: Value) -> float:
+    nums = _written_numbers(v)
+    return nums[0] if nums else v.lo
+
+
+def _value_of(number: str, values: list[Value]) -> Value | None:
+    """The statement value a fact number belongs to ("7" → "7天内"), or None for a bare number or a size."""
+    if not _NUM.fullmatch(number):
+        return None
+    target = float(number)
+    for v in values:
+        if target in _written_numbers(v):
+            return v
+    return None
+
+
+def _lexical(a: str, b: str) -> float:
+    return dice(char_bigrams(normalise_text(a)), char_bigrams(normalise_text(b)))
+
+
+def _stemmer() -> Callable[[str], str]:
+    try:
+        import Stemmer
+
+        stem = Stemmer.Stemmer("english").stemWord
+    except ImportError:  # stemming helps, it is not required
+        return lambda w: w
+    return lambda w: stem(w)
