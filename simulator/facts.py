@@ -27,7 +27,9 @@ so the customer reacts to exactly the wrong facts the grader marks.
 
 from __future__ import annotations
 
+import copy
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -162,7 +164,8 @@ _DURATIONS = frozenset({"hour", "day", "workday", "month", "times"})
 _PREREQUISITE_UNITS = frozenset({"mm", "gram", "inch"})  # a fact's measurements the customer must give first
 COVER_MIN = 3  # shared topic weight for a clause to state a fact clause in other words
 COVER_SHARE = 0.5  # … and the share of the fact clause's topic weight it must carry
-_CACHE_SIZE = 256  # compiled fact sets kept (one per scenario and variable draw)
+_CACHE_SIZE = 256
+_CLAUSE_CACHE_SIZE = 8192  # texts whose clauses are kept (customer messages are read again for later replies)  # compiled fact sets kept (one per scenario and variable draw)
 _WINDOW = 4  # units (Chinese characters or English words) a negation cue may sit before its concept
 
 
@@ -254,8 +257,11 @@ class Clause:
     question: bool
     values: list[Value] = field(default_factory=list)
     bare: set[str] = field(default_factory=set)
+    digits: str = ""
+    stems: frozenset[str] = frozenset()
     terms: set[str] = field(default_factory=set)
     concepts: dict[str, set[str]] = field(default_factory=dict)  # concept -> {"+", "-", "~"}
+    scope: frozenset[str] = frozenset()  # what the clause's concepts apply to (the return leg …); empty = anything
     entities: dict[str, set[str]] = field(default_factory=dict)  # kind -> values
     surface: dict[str, str] = field(default_factory=dict)  # entity value -> the words that named it
     leading: dict[str, set[str]] = field(default_factory=dict)  # kind -> values that open the clause
@@ -279,9 +285,12 @@ class Fact:
     inputs: frozenset[str]  # measurements the customer must have given before the fact can be judged
     codes: frozenset[str]
     terms: frozenset[str]
+    named: Mapping[str, frozenset[str]] = field(default_factory=dict)  # entity kind -> values the statement names
+    matchers: tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...] = ()  # compiled keywords
 
-    def entities(self, kind: str) -> set[str]:
-        return set().union(*(c.entities.get(kind, set()) for c in self.clauses))
+    def entities(self, kind: str) -> frozenset[str]:
+        """The values of an entity kind the statement names."""
+        return self.named.get(kind, frozenset())
 
 
 @dataclass(frozen=True)
@@ -350,6 +359,8 @@ class FactChecker:
         self.lexical_threshold = lexical_threshold
         self._stem = _stemmer()
         self._cache: dict[tuple, tuple[Fact, ...]] = {}
+        self._clause_cache: dict[str, tuple[Clause, ...]] = {}
+        self._lock = threading.Lock()  # a server's checker reads replies from many request threads
 
     # -- compiling --------------------------------------------------------------------------------------------
 
@@ -363,16 +374,17 @@ class FactChecker:
         found = self._cache.get(key)
         if found is None:
             found = self._compile(key[0], vars_)
-            if len(self._cache) >= _CACHE_SIZE:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = found
+            with self._lock:
+                if len(self._cache) >= _CACHE_SIZE:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[key] = found
         return list(found)
 
     def _compile(self, key: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...], variables: dict) -> tuple:
         out = []
         for fid, statement, keywords, numbers in key:
             text = substitute(statement, variables)
-            clauses = tuple(self.clauses(text))
+            clauses = tuple(copy.deepcopy(c) for c in self._read_clauses(text))
             for denies, by in self.words.implied:
                 if any(denies in c.concepts for c in clauses):
                     continue
@@ -396,13 +408,12 @@ class FactChecker:
                 for v in values
                 if v.unit in _PREREQUISITE_UNITS and _raw_number(v) not in fact_values
             )
+            keywords_n = tuple(k for k in (normalise_text(substitute(k, variables)).strip() for k in keywords) if k)
             out.append(
                 Fact(
                     id=fid,
                     statement=text,
-                    keywords=tuple(
-                        k for k in (normalise_text(substitute(k, variables)).strip() for k in keywords) if k
-                    ),
+                    keywords=keywords_n,
                     numbers=nums,
                     clauses=clauses,
                     typed=typed,
@@ -410,6 +421,11 @@ class FactChecker:
                     inputs=inputs,
                     codes=frozenset(_CODE.findall(text)),
                     terms=frozenset().union(*(c.terms for c in clauses)) if clauses else frozenset(),
+                    named={
+                        kind.kind: frozenset().union(*(c.entities.get(kind.kind, set()) for c in clauses))
+                        for kind in self.words.entities
+                    },
+                    matchers=self._matchers(keywords_n),
                 )
             )
         return tuple(out)
@@ -417,7 +433,21 @@ class FactChecker:
     # -- reading a text ----------------------------------------------------------------------------------------
 
     def clauses(self, text: str) -> list[Clause]:
-        """The clauses of ``text`` with everything the check looks at (offsets are into ``text`` as written)."""
+        """The clauses of ``text`` with everything the check looks at (offsets are into ``text`` as written).
+
+        Read once per text (a customer message is looked at again for every later reply); callers must not
+        change the clauses they get.
+        """
+        found = self._clause_cache.get(text)
+        if found is None:
+            found = tuple(self._read_clauses(text))
+            with self._lock:
+                if len(self._clause_cache) >= _CLAUSE_CACHE_SIZE:
+                    self._clause_cache.pop(next(iter(self._clause_cache)))
+                self._clause_cache[text] = found
+        return list(found)
+
+    def _read_clauses(self, text: str) -> list[Clause]:
         out = []
         pos = 0
         for m in [*_SEPARATOR.finditer(text), None]:
@@ -434,7 +464,8 @@ class FactChecker:
         norm = normalise_text(raw).replace("’", "'")
         digits = to_digits(norm)
         question = sep in ("?", "？") or bool(_QUESTION_END.search(norm)) or bool(_EN_QUESTION.match(norm))
-        c = Clause(start, end, raw, norm, question)
+        c = Clause(start, end, raw, norm, question, digits=digits)
+        c.stems = frozenset(self._stem(x) for x in _WORD.findall(norm))
         spans = []
         for q in quantities(digits):
             if digits[max(0, q.start - 1) : q.start] == "第":
@@ -461,6 +492,7 @@ class FactChecker:
         c.codes = {x for x in _CODE.findall(raw) if not (w.ratings and w.ratings.match(x))}
         c.sizes = {m.group(1) for m in _SIZE.finditer(norm)}
         c.size_context = bool(w.size_words(norm))
+        c.scope = frozenset().union(*(covers for _sid, words, covers in w.scopes if words(norm)))
         self._polarity(c)
         for kind in w.entities:
             for vid, words in kind.values:
@@ -582,13 +614,14 @@ class FactChecker:
         echoed = Echoes([v for c in heard for v in c.values], set().union(*(c.bare for c in heard)) if heard else set())
         given = Echoes([v for c in said for v in c.values], set().union(*(c.bare for c in said)) if said else set())
         echoed_sizes = {m.group(1) for m in _SIZE.finditer(normalise_text(" ".join(customer)))}
-        prompt_facts = {f.id for f in facts if prompt and self._keyword(normalise_text(prompt), f)}
+        asked = self.clauses(prompt) if prompt else []
+        prompt_facts = {f.id for f in facts if any(self._keyword(c, f) for c in asked)}
         out: list[Reading] = []
         for fact in facts:
             due = not fact.inputs or bool(fact.inputs & given.plain())
             about = [c for c in clauses if self._about(c, fact)]
             agreeing = [c for c in about if not c.question and not self._denies(c, fact)]
-            stating = [c for c in agreeing if self._keyword(c.norm, fact)] or [
+            stating = [c for c in agreeing if self._keyword(c, fact)] or [
                 c for c in agreeing if self._covers(c, fact)
             ]
             on_topic = bool(stating)
@@ -610,19 +643,28 @@ class FactChecker:
 
     # -- topic -------------------------------------------------------------------------------------------------
 
-    def _keyword(self, norm: str, fact: Fact) -> bool:
-        digits = to_digits(norm)
-        for k in fact.keywords:
+    def _matchers(self, keywords: tuple[str, ...]) -> tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...]:
+        """Each keyword as (whole-word pattern for English, substring for Chinese, stems of a multi-word one)."""
+        out = []
+        for k in keywords:
             if _ascii(k):
-                if re.search(rf"(?<![a-z0-9]){re.escape(k)}(?![a-z0-9])", norm):
+                words = _WORD.findall(k)
+                stems = tuple(self._stem(x) for x in words if x not in _EN_STOP)
+                negated = any(x in ("not", "no", "never") or x.endswith("n't") for x in words)
+                loose = stems if len(stems) >= 2 and not negated else ()
+                out.append((re.compile(rf"(?<![a-z0-9]){re.escape(k)}(?![a-z0-9])"), k, loose))
+            else:
+                out.append((None, k, ()))
+        return tuple(out)
+
+    def _keyword(self, c: Clause, fact: Fact) -> bool:
+        """A keyword of the fact in the clause: English ones as whole words (a keyword of several words also with
+        its words in another order or apart), Chinese ones as written or with numbers in digits."""
+        for pattern, k, stems in fact.matchers:
+            if pattern is not None:
+                if pattern.search(c.norm) or (stems and all(x in c.stems for x in stems)):
                     return True
-                words = [self._stem(x) for x in _WORD.findall(k) if x not in _EN_STOP]
-                negated = any(x in ("not", "no", "never") or x.endswith("n't") for x in _WORD.findall(k))
-                if len(words) >= 2 and not negated:
-                    have = {self._stem(x) for x in _WORD.findall(norm)}
-                    if all(x in have for x in words):
-                        return True
-            elif k in norm or k in digits:
+            elif k in c.norm or k in c.digits:
                 return True
         return False
 
@@ -647,7 +689,7 @@ class FactChecker:
         """Whether ``text`` (a customer's question, say) is about the fact: a keyword, or most of a fact clause's
         wording."""
         return any(
-            self._about(c, fact) and (self._keyword(c.norm, fact) or self._covers(c, fact)) for c in self.clauses(text)
+            self._about(c, fact) and (self._keyword(c, fact) or self._covers(c, fact)) for c in self.clauses(text)
         )
 
     def _denies(self, c: Clause, fact: Fact) -> bool:
@@ -711,7 +753,7 @@ class FactChecker:
         for c in about:
             if c.question:
                 continue
-            keyword = self._keyword(c.norm, fact)
+            keyword = self._keyword(c, fact)
             found = (
                 self._wrong_value(c, fact, facts, echoed, keyword)
                 or self._wrong_size(c, fact, facts, echoed_sizes, keyword)
@@ -732,7 +774,7 @@ class FactChecker:
         """How much a reply clause is about one clause of a fact: a keyword, the wording of the whole statement
         (a figure is often in a clause of its own: "ships by standard delivery, 3–5 business days") and of the
         clause itself."""
-        return (3 if self._keyword(c.norm, fact) else 0) + self._overlap(c, fact) + self._overlap(c, fact, fc)
+        return (3 if self._keyword(c, fact) else 0) + self._overlap(c, fact) + self._overlap(c, fact, fc)
 
     def _wrong_value(
         self, c: Clause, fact: Fact, facts: Sequence[Fact], echoed: Echoes, keyword: bool
@@ -794,13 +836,16 @@ class FactChecker:
                 continue
             mark = next(iter(marks))
             held = [
-                (self._topic_score(c, f, fc), f, fc.concepts[concept])
+                (self._topic_score(c, f, fc), f, fc.concepts[concept], fc.scope)
                 for f in facts
                 for fc in f.clauses
-                if concept in fc.concepts and self._about(c, f)
+                if concept in fc.concepts and self._about(c, f) and (not c.scope or not fc.scope or c.scope & fc.scope)
             ]
-            if not held or any(mark in m for _, _, m in held):
+            # Agreeing means a fact says the same about everything the clause covers ("来回运费我们包" is not
+            # backed by "the shop pays the new item's postage" when the buyer pays the return leg).
+            if not held or any(mark in m and (not c.scope or not sc or c.scope <= sc) for _, _, m, sc in held):
                 continue
+            held = [(s, f, m) for s, f, m, _ in held]
             best = max(s for s, _, _ in held)
             owner = next(f for s, f, _ in held if s == best)
             if owner.id == fact.id and any(

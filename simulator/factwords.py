@@ -76,6 +76,20 @@ class Implied(BaseModel):
     by: list[Name] = Field(min_length=1, description="Concepts that, asserted alone, deny it.")
 
 
+class Scope(BaseModel):
+    """Words that narrow what a clause's concepts apply to: the return leg, the outgoing leg, both ways."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Name = Field(description="Unique scope id.")
+    words: list[Entry] = Field(min_length=1, description="Words of the scope, in both languages.")
+    covers: list[Name] = Field(
+        default_factory=list, description="Other scopes this one stands for (来回 = the return and outgoing legs)."
+    )
+
+    _check = field_validator("words")(_valid)
+
+
 class Topic(BaseModel):
     """Words that say what a clause is about (退/return, 发货/dispatch) without asserting anything."""
 
@@ -158,6 +172,11 @@ class FactWordsFile(BaseModel):
         default_factory=list, description="Concepts a fact denies by naming only the alternatives (手洗或干洗)."
     )
     topics: list[Topic] = Field(default_factory=list, description="What a clause is about (for matching topics).")
+    scopes: list[Scope] = Field(
+        default_factory=list,
+        description="What a clause's concepts apply to (寄回 / 来回): 'both ways free' contradicts 'the buyer pays "
+        "the return', 'we pay the new item's postage' does not.",
+    )
     entities: list[EntityKind] = Field(default_factory=list, description="Kinds whose value must match.")
     charges: Charges | None = Field(default=None, description="Amounts that are charges to the buyer.")
     ratings: list[Entry] = Field(
@@ -193,6 +212,10 @@ class FactWordsFile(BaseModel):
             vids = [v.id for v in k.values]
             if len(set(vids)) != len(vids):
                 raise ValueError(f"entity kind '{k.kind}' lists a value id twice")
+        scope_ids = {sc.id for sc in self.scopes}
+        for sc in self.scopes:
+            if set(sc.covers) - scope_ids:
+                raise ValueError(f"scope '{sc.id}' covers unknown scope(s): {', '.join(sorted(set(sc.covers) - scope_ids))}")
         for rule in self.implied:
             unknown = [c for c in [rule.denies, *rule.by] if c not in ids]
             if unknown:
@@ -207,9 +230,20 @@ class Words:
 
     def __init__(self, entries: list[str]):
         self.patterns = [compile_word(e) for e in entries]
+        # One alternation answers "any hit?" in a single pass (most texts hit none of a list's entries).
+        try:
+            self._any: re.Pattern[str] | None = (
+                re.compile("|".join(f"(?:{p.pattern})" for p in self.patterns), re.IGNORECASE)
+                if self.patterns
+                else None
+            )
+        except re.error:  # an entry with inline flags cannot be embedded: ask the entries one by one
+            self._any = None
 
     def find(self, text: str) -> list[tuple[int, int]]:
         """Every hit, longest first at a position, overlapping hits of shorter entries dropped."""
+        if not self(text):
+            return []
         hits = sorted(
             {(m.start(), m.end()) for p in self.patterns for m in p.finditer(text) if m.end() > m.start()},
             key=lambda h: (h[0], -h[1]),
@@ -222,6 +256,8 @@ class Words:
         return out
 
     def __call__(self, text: str) -> bool:
+        if self._any is not None:
+            return self._any.search(text) is not None
         return any(p.search(text) for p in self.patterns)
 
 
@@ -256,6 +292,7 @@ class FactWords:
         self.concepts = tuple(CompiledConcept(c.id, Words(c.words), Words(c.opposite)) for c in data.concepts)
         self.topics = tuple((t.id, Words(t.words), t.anchor) for t in data.topics)
         self.implied = tuple((r.denies, frozenset(r.by)) for r in data.implied)
+        self.scopes = tuple((sc.id, Words(sc.words), frozenset(sc.covers) or frozenset({sc.id})) for sc in data.scopes)
         harm = "|".join(e[3:] if e.startswith("re:") else re.escape(e) for e in data.warnings)
         self.warnings = (
             re.compile(rf"(会|容易|可能|就会|会被|\bwill\b|\bwould\b|\bcould\b|\bmay\b|\bcan\b)\s*({harm})", re.I)
