@@ -108,7 +108,9 @@ class Engine:
         self._judge = judge
         self._pass_mark = pass_mark
         self._detector: ActDetector | None = None
-        self._lock = threading.Lock()
+        # Reentrant: grader() holds it while it asks for the embedder and detector, which take it too. A server's
+        # background warm-up and its first requests may ask for the same part at once.
+        self._lock = threading.RLock()
         self.knowledge: Retriever | LazyKnowledge | None = knowledge
         if knowledge is None and knowledge_index:
             self.knowledge = LazyKnowledge(settings, self.embedder)
@@ -139,12 +141,14 @@ class Engine:
     def detector(self) -> ActDetector:
         """The shared act detector (its example-embedding cache serves every session)."""
         if self._detector is None:
-            from simulator.acts import ActDetector
-            from simulator.facts import FactChecker
-            from simulator.factwords import fact_words_for
+            with self._lock:
+                if self._detector is None:
+                    from simulator.acts import ActDetector
+                    from simulator.facts import FactChecker
+                    from simulator.factwords import fact_words_for
 
-            facts = FactChecker(fact_words_for(self.settings.rules_dir))
-            self._detector = ActDetector(self.embedder(), facts=facts)
+                    facts = FactChecker(fact_words_for(self.settings.rules_dir))
+                    self._detector = ActDetector(self.embedder(), facts=facts)
         return self._detector
 
     def knowledge_base(self) -> Retriever | None:
@@ -377,8 +381,10 @@ class Engine:
     # -- process life ---------------------------------------------------------------------------------------
 
     def warm_up(self) -> None:
-        """Load now what the first trainee would otherwise wait for: the embedder and act detector, the knowledge
-        index with its tokenizer (jieba's dictionary), and the grader with both rule lexicons."""
+        """Load now what the first trainee would otherwise wait for, in the order they need it: the scenario
+        catalogue, the embedder and act detector, the knowledge index with its tokenizer (jieba's dictionary), and
+        the grader with both rule lexicons."""
+        self.scenarios.refresh()
         self.detector().detect("您好，请问有什么可以帮您？")
         if self.knowledge is not None:
             self.knowledge.search("尺码怎么选 size", 1)

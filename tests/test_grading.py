@@ -263,3 +263,17 @@ def test_a_conversation_given_up_after_one_reply_is_unscored_not_66(grader: Grad
     assert Grade.from_dict(one.to_dict()).unscored_reason == one.unscored_reason
     two = grader.grade(chat("在吗？这件165穿什么码？", "您好亲～", "？？", "请问您体重多少呀", outcome="abandoned"))
     assert two.overall is not None and two.unscored_reason is None
+
+
+def test_a_better_reply_answers_what_the_customer_asked_and_is_never_the_trainees_own(scenario) -> None:
+    grader = Grader(Settings())
+    good = scenario.references.good.replies
+    # She asks what happens if it does not fit before the size advice came; the trainee brushes her off. The
+    # good reply to that question (the exchange policy) is the reference's third, not its second.
+    t = chat("在吗，这条裙子我穿什么码呀", good[0], "要是穿着不合适怎么办呀？", "嗯", complete=False)
+    g = grader.grade(t, scenario)
+    on_curt = [f for f in g.findings() if f.turn == 3 and f.suggestion is not None]
+    assert on_curt and all(f.suggestion.text == good[2] for f in on_curt), [f.suggestion for f in on_curt]
+    # Whatever the finding, a reply the trainee already gave is never offered back as the better one.
+    every = [f for f in g.findings() + g.red_lines if f.suggestion is not None and f.turn is not None]
+    assert all(f.suggestion.text.strip() != t.turns[f.turn].text.strip() for f in every)

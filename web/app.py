@@ -10,11 +10,13 @@ Nothing imports this module back: routes get what they need from :mod:`web.servi
 from __future__ import annotations
 
 import gc
+import logging
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from pwdlib import PasswordHash
@@ -53,8 +55,9 @@ def create_app(
         limiter: Per-user rate limiter for messages and searches.
         force_secure_cookies: Mark cookies ``Secure`` even on plain HTTP (behind a TLS proxy that does not
             forward the scheme).
-        warm_up: Before serving, load the embedder, act detector, knowledge index and grader and take the
-            start-up heap out of the garbage collector's sight (what ``simulator serve`` does).
+        warm_up: On start-up, load the scenario catalogue, embedder, act detector, knowledge index and grader in
+            a background thread and then take the start-up heap out of the garbage collector's sight (what
+            ``simulator serve`` does); ``app.state.warmed_up`` is set when that is done.
     """
     settings.ensure_data_dir()
     engine = engine or Engine(settings)
@@ -62,14 +65,15 @@ def create_app(
     catalogues = i18n.Catalogues()
     templates = build_templates(catalogues, max_message_chars=settings.max_message_chars)
 
+    warmed_up = threading.Event()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if warm_up:
-            await anyio.to_thread.run_sync(engine.warm_up)
-            # Everything loaded so far (jieba's dictionary, the index, templates) lives as long as the process:
-            # without this, each full collection walked it again and stopped every thread for ~150-220 ms
-            # (8 such pauses in 30 s with 100 simulated trainees, bench/web_load.py).
-            gc.freeze()
+            # Serve at once: a restart answers in ~2 s instead of ~8 s (bench/startup.py, docs/deploy.md). The
+            # first trainee logs in and picks a scenario meanwhile; a request that needs a part still loading
+            # waits for that part only (each is loaded once, under the engine's lock).
+            threading.Thread(target=_warm_up, args=(engine, warmed_up), name="warm-up", daemon=True).start()
         yield
 
     app = FastAPI(
@@ -88,6 +92,7 @@ def create_app(
         templates=templates,
         catalogues=catalogues,
     )
+    app.state.warmed_up = warmed_up
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
     for module in (accounts, pages, chat, trainer):
@@ -100,6 +105,27 @@ def create_app(
     app.add_middleware(SessionCookieMiddleware, secret=load_secret(settings), force_secure=force_secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
+
+
+def _warm_up(engine: Engine, done: threading.Event) -> None:
+    """Load what the first trainee would otherwise wait for (see :meth:`Engine.warm_up`), then set ``done``."""
+    started, cpu = time.perf_counter(), time.process_time()
+    try:
+        engine.warm_up()
+    except Exception:  # a broken part fails again, with its message, in the request that needs it
+        logging.getLogger("simulator.web").exception("warming up failed; requests load what they need themselves")
+    finally:
+        # Everything loaded so far (jieba's dictionary, the index, templates) lives as long as the process:
+        # without this, each full collection walked it again and stopped every thread for ~150-220 ms
+        # (8 such pauses in 30 s with 100 simulated trainees, bench/web_load.py).
+        gc.freeze()
+        done.set()
+    # uvicorn's logger: its console handler shows INFO lines next to "Application startup complete."
+    logging.getLogger("uvicorn.error").info(
+        "Warmed up in %.2f s (%.2f CPU s in the process meanwhile).",
+        time.perf_counter() - started,
+        time.process_time() - cpu,
+    )
 
 
 def app_from_env() -> FastAPI:

@@ -35,6 +35,13 @@ if TYPE_CHECKING:
 FACT_KINDS = ("policy", "product", "size-chart", "faq", "sop", "other")
 SCRIPT_KIND = "script"
 _SEARCH_K = 8  # passages fetched per query, before filtering by kind
+# A reference customer message this alike (embedder cosine; character-bigram Dice without an embedder) asks
+# what the trainee was asked, so the good reply to it answers the trainee's customer too.
+REFERENCE_MATCH = 0.55
+REFERENCE_MATCH_LEXICAL = 0.3
+SAME_POSITION_BONUS = 0.1
+SAME_POSITION_FACTOR = 0.6
+SAME_REPLY = 0.85  # a better reply this close to the trainee's own is no better reply
 _FIT = 0.12  # share of the query's units (CJK bigrams, English words) a 话术 case must contain to "fit" it
 # A 话术 document's cases: **场景**/**Situation** (when), **推荐话术**/**Suggested reply** (what to say),
 # **要点** (why) and **禁忌**/**Never** (what NOT to say — must never be offered as a better reply).
@@ -137,6 +144,8 @@ class GradingContext:
         embedder: For meaning comparisons, or None (keywords only).
         acts: Act recogniser for process steps, or None (lexicon cues only).
         variables: Scenario variable values.
+        reference_pairs: (customer message, good reply) pairs of the scenario's good reference trainee played
+            through the scripted customer — what a good agent answered to what.
     """
 
     transcript: Transcript
@@ -146,6 +155,7 @@ class GradingContext:
     embedder: Embedder | None = None
     acts: ActSource | None = None
     variables: dict[str, str] = field(default_factory=dict)
+    reference_pairs: Sequence[tuple[str, str]] = ()
     texts: list[str] = field(init=False)
     injections: dict[int, list[tuple[int, int]]] = field(init=False)
     memo: dict[str, Any] = field(init=False, default_factory=dict)
@@ -317,27 +327,56 @@ class GradingContext:
     def suggestion(
         self, turn: int | None, *, topic: str = "", fallback: str = "", fallback_source: str = ""
     ) -> Suggestion | None:
-        """The better reply for a finding at ``turn``.
+        """The better reply for a finding at ``turn``: one that answers what the customer said there.
 
-        Order: a 话术 line retrieved for the customer's message (plus ``topic``) that fits it; the scenario's
-        good reference reply at the same position; ``fallback`` (a fact statement or the rule's suggestion).
+        Order: the scenario's good reference reply to a customer message like this one; a 话术 line retrieved for
+        the customer's message (plus ``topic``) whose situation fits it; ``fallback`` (a fact statement or the
+        rule's suggestion). A reply the trainee already gave is never offered back.
         """
-        question = ""
+        question, own = "", ""
         if turn is not None:
-            prompt = self.prompt_of(turn) if self.transcript.turns[turn].role == "agent" else turn
+            is_agent = self.transcript.turns[turn].role == "agent"
+            prompt = self.prompt_of(turn) if is_agent else turn
             question = self.texts[prompt] if prompt is not None else ""
+            own = self.texts[turn] if is_agent else ""
+        position = self.agent_indices().index(turn) if turn is not None and own else None
+        answer = self._reference_answer(question, own, position) if question else None
+        if answer is not None:
+            return answer
         # The customer's message alone, so every finding on a turn shares one (cached) search.
         query = (question or topic).strip()
         if query:
             line = self._script_line(query)
-            if line is not None:
+            if line is not None and not self._same_reply(line.text, own):
                 return line
-        ref = self._reference_reply(turn)
-        if ref:
-            return Suggestion(ref, "reference")
-        if fallback:
+        if fallback and not self._same_reply(fallback, own):
             return Suggestion(fallback, fallback_source or "rule")
         return None
+
+    def _reference_answer(self, question: str, own: str, position: int | None) -> Suggestion | None:
+        """The good reference reply to the reference customer message most like ``question``, if one is alike
+        enough to answer it. The reply at the trainee's own position in the conversation wins a near tie (the
+        first reply greets, the last one closes)."""
+        limit = REFERENCE_MATCH if self.embedder is not None else REFERENCE_MATCH_LEXICAL
+        best: tuple[float, str] | None = None
+        for k, (said, reply) in enumerate(self.reference_pairs):
+            alike = self.similarity(question, substitute(said, self.variables))
+            # At the same point of the conversation a looser likeness is enough (the opening, the first reply).
+            if alike < (limit * SAME_POSITION_FACTOR if k == position else limit):
+                continue
+            score = alike + (SAME_POSITION_BONUS if k == position else 0.0)
+            if best is None or score > best[0]:
+                best = (score, substitute(reply, self.variables))
+        # The best answer is what the trainee said already: no reference reply is better.
+        if best is None or self._same_reply(best[1], own):
+            return None
+        return Suggestion(best[1], "reference")
+
+    def _same_reply(self, candidate: str, own: str) -> bool:
+        """The trainee already said this (nearly word for word)."""
+        if not own:
+            return False
+        return dice(char_bigrams(normalise_text(candidate)), char_bigrams(normalise_text(own))) >= SAME_REPLY
 
     def _script_line(self, query: str) -> Suggestion | None:
         """The team's recommended reply (话术) for a situation like ``query``, if a retrieved script fits it."""
@@ -364,16 +403,3 @@ class GradingContext:
                 return Suggestion(text, "reference")
         line = self._script_line(step.description)
         return line or Suggestion(step.description, f"step:{step.id}")
-
-    def _reference_reply(self, turn: int | None) -> str:
-        if self.scenario is None or self.scenario.references is None or turn is None:
-            return ""
-        replies = self.scenario.references.good.replies
-        agent_turns = self.agent_indices()
-        pos = agent_turns.index(turn) if turn in agent_turns else None
-        if pos is None or not replies:
-            return ""
-        text = replies[min(pos, len(replies) - 1)]
-        for name, value in self.variables.items():
-            text = text.replace("{" + name + "}", value)
-        return text

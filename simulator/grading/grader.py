@@ -80,6 +80,7 @@ class Grader:
         self.judge = judge
         self.pass_mark = self.settings.pass_mark if pass_mark is None else pass_mark
         self._lexicons: dict[str, Lexicon] = {}
+        self._references: dict[str, tuple[tuple[str, str], ...]] = {}
         self.scorers: list[Scorer] = [
             ServiceScorer(),
             TechniqueScorer(),
@@ -122,7 +123,31 @@ class Grader:
             embedder=self.embedder,
             acts=self.detector,
             variables=vars_,
+            reference_pairs=self.reference_pairs(scenario) if scenario else (),
         )
+
+    def reference_pairs(self, scenario: Scenario) -> tuple[tuple[str, str], ...]:
+        """(customer message, reply) pairs of the scenario's good reference trainee, played through the scripted
+        customer once per scenario file content and kept: the better replies are chosen from them."""
+        if scenario.references is None:
+            return ()
+        key = scenario.model_dump_json()
+        if key not in self._references:
+            from simulator.customer.scripted import ScriptedCustomer
+            from simulator.session import play_reference
+
+            session = play_reference(scenario, scenario.references.good, ScriptedCustomer(scenario, self.detector))
+            pairs: list[tuple[str, str]] = []
+            said = ""
+            for t in session.messages():
+                if t.role == "customer":
+                    said = t.text
+                elif said:
+                    pairs.append((said, t.text))
+            if len(self._references) > 256:
+                self._references.clear()
+            self._references[key] = tuple(pairs)
+        return self._references[key]
 
     def grade(
         self, transcript: Transcript, scenario: Scenario | None = None, variables: Mapping[str, str] | None = None
@@ -187,7 +212,8 @@ class Grader:
                     d,
                     "red-line",
                     RED_LINE_POINTS,
-                    ctx.say("red-line.crossed", ids=ctx.say("list.sep").join(sorted({f.criterion for f in crossed}))),
+                    # What was crossed, in words (each red line's own message), never its id.
+                    ctx.say("list.sep").join(dict.fromkeys(f.message for f in crossed)),
                     turn=crossed[0].turn,
                     evidence=crossed[0].evidence,
                     span=crossed[0].span,

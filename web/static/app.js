@@ -209,7 +209,12 @@
       var rc = window.echarts.init(rEl, null, { renderer: "canvas" });
       rc.setOption({
         animation: false,
-        radar: { indicator: radar.indicators, radius: "65%", axisName: { color: "#374151", fontSize: 13 } },
+        // A narrow chart (a phone) gets a smaller radar so the axis names ("Technique") stay inside it.
+        radar: {
+          indicator: radar.indicators,
+          radius: rEl.clientWidth < 360 ? "52%" : "65%",
+          axisName: { color: "#374151", fontSize: 13 }
+        },
         series: [{ type: "radar", areaStyle: { opacity: 0.25 }, data: [{ value: radar.values }] }],
         color: ["#d9480f"]
       });
