@@ -44,7 +44,10 @@ Similarity = Callable[[str, str], float]
 
 _SEPARATOR = re.compile(r"[，,。！!？?；;\n（）()【】]|\s/\s|\s[-–—]\s|(?<=[a-z0-9%)])\.(?=\s|$)|\.\s")
 _QUESTION_END = re.compile(r"(吗|么|呢|是否|多少|几[天次个号码])[呀呢啊哈~～]*$")
-_EN_QUESTION = re.compile(r"^(is|are|do|does|did|can|could|will|would|should|how|what|when|which|where)\b")
+# A sentence that opens with an auxiliary verb asks something even without "?" ("is it lined"); "what I can tell you
+# is …" and ", which takes …" do not.
+_EN_QUESTION = re.compile(r"^(is|are|do|does|did|can|could|will|would|should|shall)\b(?! (i|we) (can|could|do|say)\b)")
+_SENTENCE_END = frozenset(".!?。！？\n")
 _SIZE = re.compile(r"(?<![a-z0-9'])(x{0,3}[sml]|[2-5]xl|xxl|xxxl)(?![a-z0-9])")
 _CODE = re.compile(r"(?<![A-Za-z])([A-Z]{1,3}-?[A-Z]?\d{2,4})(?![\d])")
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
@@ -164,8 +167,8 @@ _DURATIONS = frozenset({"hour", "day", "workday", "month", "times"})
 _PREREQUISITE_UNITS = frozenset({"mm", "gram", "inch"})  # a fact's measurements the customer must give first
 COVER_MIN = 3  # shared topic weight for a clause to state a fact clause in other words
 COVER_SHARE = 0.5  # … and the share of the fact clause's topic weight it must carry
-_CACHE_SIZE = 256
-_CLAUSE_CACHE_SIZE = 8192  # texts whose clauses are kept (customer messages are read again for later replies)  # compiled fact sets kept (one per scenario and variable draw)
+_CACHE_SIZE = 256  # compiled fact sets kept (one per scenario and variable draw)
+_CLAUSE_CACHE_SIZE = 8192  # texts whose clauses are kept (customer messages are read again for later replies)
 _WINDOW = 4  # units (Chinese characters or English words) a negation cue may sit before its concept
 
 
@@ -450,20 +453,24 @@ class FactChecker:
     def _read_clauses(self, text: str) -> list[Clause]:
         out = []
         pos = 0
+        opens = True  # the clause starts a sentence
         for m in [*_SEPARATOR.finditer(text), None]:
             end = m.start() if m is not None else len(text)
             sep = m.group(0) if m is not None else ""
             raw = text[pos:end]
             if raw.strip():
                 lead = len(raw) - len(raw.lstrip())
-                out.append(self._clause(pos + lead, end - (len(raw) - len(raw.rstrip())), raw.strip(), sep))
+                out.append(self._clause(pos + lead, end - (len(raw) - len(raw.rstrip())), raw.strip(), sep, opens))
+                opens = bool(set(sep) & _SENTENCE_END)
             pos = m.end() if m is not None else len(text)
         return out
 
-    def _clause(self, start: int, end: int, raw: str, sep: str) -> Clause:
+    def _clause(self, start: int, end: int, raw: str, sep: str, opens: bool = True) -> Clause:
         norm = normalise_text(raw).replace("’", "'")
         digits = to_digits(norm)
-        question = sep in ("?", "？") or bool(_QUESTION_END.search(norm)) or bool(_EN_QUESTION.match(norm))
+        question = (
+            sep.strip() in ("?", "？") or bool(_QUESTION_END.search(norm)) or (opens and bool(_EN_QUESTION.match(norm)))
+        )
         c = Clause(start, end, raw, norm, question, digits=digits)
         c.stems = frozenset(self._stem(x) for x in _WORD.findall(norm))
         spans = []
@@ -493,20 +500,27 @@ class FactChecker:
         c.sizes = {m.group(1) for m in _SIZE.finditer(norm)}
         c.size_context = bool(w.size_words(norm))
         c.scope = frozenset().union(*(covers for _sid, words, covers in w.scopes if words(norm)))
-        self._polarity(c)
+        named = self._polarity(c)
         for kind in w.entities:
             for vid, words in kind.values:
                 hits = words.find(norm)
                 if hits:
                     c.entities.setdefault(kind.kind, set()).add(vid)
                     c.surface.setdefault(vid, raw_of(raw, norm, hits[0]))
+                    named += hits
                     if _units(norm[: hits[0][0]]) <= 2:
                         c.leading.setdefault(kind.kind, set()).add(vid)
+        # A concept or entity counts once, as itself: its words do not also count as shared wording.
+        plain = norm
+        for s, e in named:
+            surface = norm[s:e]
+            plain = plain.replace(surface, " " * len(surface))
+            rest = rest.replace(surface, " " * len(surface))
         c.terms = (
             self._terms(rest)
             | {"@" + k for k in c.concepts}
             | {f"#{k}:{v}" for k, vs in c.entities.items() for v in vs}
-            | {("&" if anchor else "%") + tid for tid, words, anchor in w.topics if words(norm)}
+            | {("&" if anchor else "%") + tid for tid, words, anchor in w.topics if words(plain)}
         )
         return c
 
@@ -523,8 +537,8 @@ class FactChecker:
                 out.add(self._stem(word))
         return out
 
-    def _polarity(self, c: Clause) -> None:
-        """Each concept in the clause with its polarity: + asserted, − denied, ~ hedged."""
+    def _polarity(self, c: Clause) -> list[tuple[int, int]]:
+        """Each concept in the clause with its polarity: + asserted, − denied, ~ hedged; returns where they are."""
         w = self.words
         text = c.norm
         found: list[tuple[int, int, str, int]] = []  # start, end, concept, sign
@@ -540,7 +554,7 @@ class FactChecker:
             if hits:
                 found.append((hits[0][0], hits[0][1], w.charge_concept, -1))
         if not found:
-            return
+            return []
         found.sort()
         taken = _spans(w.not_negation.find(text)) | {i for s, e, _, _ in found for i in range(s, e)}
         cues = _merge(
@@ -583,6 +597,7 @@ class FactChecker:
         for k, (_s, _e, cid, sign) in enumerate(found):
             mark = "~" if hedged[k] else "+" if sign * (-1) ** flips[k] > 0 else "-"
             c.concepts.setdefault(cid, set()).add(mark)
+        return [(s, e) for s, e, _, _ in found]
 
     # -- the check ---------------------------------------------------------------------------------------------
 
@@ -621,16 +636,19 @@ class FactChecker:
             due = not fact.inputs or bool(fact.inputs & given.plain())
             about = [c for c in clauses if self._about(c, fact)]
             agreeing = [c for c in about if not c.question and not self._denies(c, fact)]
-            stating = [c for c in agreeing if self._keyword(c, fact)] or [
-                c for c in agreeing if self._covers(c, fact)
-            ]
+            stating = [c for c in agreeing if self._keyword(c, fact)] or [c for c in agreeing if self._covers(c, fact)]
             on_topic = bool(stating)
             span = stating[0] if stating else None
-            if not on_topic and reply.strip():
-                sim = similarity(fact.statement, reply) if similarity else _lexical(fact.statement, reply)
+            # A question states nothing (the reply as sent when it asks nothing: its meaning vector is cached).
+            plain = [c for c in clauses if not c.question]
+            told = reply if len(plain) == len(clauses) else " ".join(c.raw for c in plain)
+            if not on_topic and told.strip():
+                sim = similarity(fact.statement, told) if similarity else _lexical(fact.statement, told)
                 limit = self.meaning_threshold if similarity else self.lexical_threshold
                 on_topic = sim >= limit and self._names_subjects(clauses, fact)
-            numbers = frozenset(n for n, v in fact.typed if self._has_number(n, v, clauses))
+            numbers = frozenset(
+                n for n, v in fact.typed if self._has_number(n, v, [c for c in clauses if not c.question])
+            )
             contradiction = None
             if due:
                 contradiction = self._contradiction(about, fact, facts, echoed, echoed_sizes, fact.id in prompt_facts)
@@ -645,7 +663,7 @@ class FactChecker:
 
     def _matchers(self, keywords: tuple[str, ...]) -> tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...]:
         """Each keyword as (whole-word pattern for English, substring for Chinese, stems of a multi-word one)."""
-        out = []
+        out: list[tuple[re.Pattern[str] | None, str, tuple[str, ...]]] = []
         for k in keywords:
             if _ascii(k):
                 words = _WORD.findall(k)
@@ -835,7 +853,7 @@ class FactChecker:
             if marks != {"+"} and marks != {"-"}:
                 continue
             mark = next(iter(marks))
-            held = [
+            scoped = [
                 (self._topic_score(c, f, fc), f, fc.concepts[concept], fc.scope)
                 for f in facts
                 for fc in f.clauses
@@ -843,9 +861,9 @@ class FactChecker:
             ]
             # Agreeing means a fact says the same about everything the clause covers ("来回运费我们包" is not
             # backed by "the shop pays the new item's postage" when the buyer pays the return leg).
-            if not held or any(mark in m and (not c.scope or not sc or c.scope <= sc) for _, _, m, sc in held):
+            if not scoped or any(mark in m and (not c.scope or not sc or c.scope <= sc) for _, _, m, sc in scoped):
                 continue
-            held = [(s, f, m) for s, f, m, _ in held]
+            held = [(s, f, m) for s, f, m, _ in scoped]
             best = max(s for s, _, _ in held)
             owner = next(f for s, f, _ in held if s == best)
             if owner.id == fact.id and any(

@@ -214,8 +214,9 @@ class FactWordsFile(BaseModel):
                 raise ValueError(f"entity kind '{k.kind}' lists a value id twice")
         scope_ids = {sc.id for sc in self.scopes}
         for sc in self.scopes:
-            if set(sc.covers) - scope_ids:
-                raise ValueError(f"scope '{sc.id}' covers unknown scope(s): {', '.join(sorted(set(sc.covers) - scope_ids))}")
+            unknown_scopes = sorted(set(sc.covers) - scope_ids)
+            if unknown_scopes:
+                raise ValueError(f"scope '{sc.id}' covers unknown scope(s): {', '.join(unknown_scopes)}")
         for rule in self.implied:
             unknown = [c for c in [rule.denies, *rule.by] if c not in ids]
             if unknown:
