@@ -290,6 +290,7 @@ class Fact:
     terms: frozenset[str]
     named: Mapping[str, frozenset[str]] = field(default_factory=dict)  # entity kind -> values the statement names
     matchers: tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...] = ()  # compiled keywords
+    wrong: tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...] = ()  # compiled wrong answers
 
     def entities(self, kind: str) -> frozenset[str]:
         """The values of an entity kind the statement names."""
@@ -371,7 +372,7 @@ class FactChecker:
         """The facts with variables filled in, read once (cached by content)."""
         vars_ = dict(variables or {})
         key = (
-            tuple((f.id, f.statement, tuple(f.keywords), tuple(f.numbers)) for f in facts),
+            tuple((f.id, f.statement, tuple(f.keywords), tuple(f.numbers), tuple(f.wrong)) for f in facts),
             tuple(sorted(vars_.items())),
         )
         found = self._cache.get(key)
@@ -383,9 +384,11 @@ class FactChecker:
                 self._cache[key] = found
         return list(found)
 
-    def _compile(self, key: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...], variables: dict) -> tuple:
+    def _compile(
+        self, key: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...], variables: dict
+    ) -> tuple:
         out = []
-        for fid, statement, keywords, numbers in key:
+        for fid, statement, keywords, numbers, wrong in key:
             text = substitute(statement, variables)
             clauses = tuple(copy.deepcopy(c) for c in self._read_clauses(text))
             for denies, by in self.words.implied:
@@ -429,6 +432,9 @@ class FactChecker:
                         for kind in self.words.entities
                     },
                     matchers=self._matchers(keywords_n),
+                    wrong=self._matchers(
+                        tuple(k for k in (normalise_text(substitute(k, variables)).strip() for k in wrong) if k)
+                    ),
                 )
             )
         return tuple(out)
@@ -678,13 +684,19 @@ class FactChecker:
     def _keyword(self, c: Clause, fact: Fact) -> bool:
         """A keyword of the fact in the clause: English ones as whole words (a keyword of several words also with
         its words in another order or apart), Chinese ones as written or with numbers in digits."""
-        for pattern, k, stems in fact.matchers:
-            if pattern is not None:
-                if pattern.search(c.norm) or (stems and all(x in c.stems for x in stems)):
-                    return True
-            elif k in c.norm or k in c.digits:
-                return True
-        return False
+        return _matched(c, fact.matchers) is not None
+
+    def _wrong_answer(self, c: Clause, fact: Fact) -> tuple[str, str, str] | None:
+        """One of the fact's known wrong answers, not negated ("不是从付款那天算" corrects it)."""
+        hit = _matched(c, fact.wrong)
+        if hit is None:
+            return None
+        at = c.norm.find(hit)
+        before = c.norm[max(0, at - 12) : at] if at >= 0 else ""
+        cues = self.words.negation.find(before) if before else []
+        if any(_units(before[e:]) <= 2 for _s, e in cues) and not self.words.not_negation(before):
+            return None
+        return hit, fact.statement, "wrong-answer"
 
     def _about(self, c: Clause, fact: Fact) -> bool:
         """The clause may speak about the fact: no product code or subject of another thing."""
@@ -773,7 +785,8 @@ class FactChecker:
                 continue
             keyword = self._keyword(c, fact)
             found = (
-                self._wrong_value(c, fact, facts, echoed, keyword)
+                self._wrong_answer(c, fact)
+                or self._wrong_value(c, fact, facts, echoed, keyword)
                 or self._wrong_size(c, fact, facts, echoed_sizes, keyword)
                 or self._wrong_rating(c, fact)
                 or self._wrong_polarity(c, fact, facts)
@@ -900,6 +913,17 @@ class FactChecker:
 def raw_of(raw: str, norm: str, hit: tuple[int, int]) -> str:
     """The words as written for a hit in the normalised text (the same slice when folding kept the length)."""
     return raw[hit[0] : hit[1]] if len(raw) == len(norm) else norm[hit[0] : hit[1]]
+
+
+def _matched(c: Clause, matchers: tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...]) -> str | None:
+    """The first keyword-style matcher found in the clause, as written in the matcher."""
+    for pattern, k, stems in matchers:
+        if pattern is not None:
+            if pattern.search(c.norm) or (stems and all(x in c.stems for x in stems)):
+                return k
+        elif k in c.norm or k in c.digits:
+            return k
+    return None
 
 
 def _other_topic(c: Clause, fc: Clause) -> bool:

@@ -253,3 +253,43 @@ def test_the_vocabulary_reports_problems_with_their_place(tmp_path: Path) -> Non
 def test_the_shipped_vocabulary_loads() -> None:
     words = load_fact_words(Path(__file__).resolve().parent.parent / "scenarios" / "rules" / "facts.yaml")
     assert words.concepts and words.entities and words.topics
+
+
+# -- with a knowledge base ------------------------------------------------------------------------------------------
+
+
+def test_a_figure_only_a_scenario_fact_contradicts_is_judged_by_that_fact_not_a_crash() -> None:
+    from fakes import FakeRetriever, chat, passage
+
+    from simulator.grading import Grader
+    from simulator.scenario.loader import load_scenario
+    from simulator.settings import Settings
+
+    scenario = load_scenario(
+        Path(__file__).resolve().parent.parent / "scenarios/northwind/aftersales-price-match-bargain-hunter.yaml"
+    )
+    kb = FakeRetriever([passage("northwind/policies/price-match#0", "Price match: our own price only, same item.")])
+    grade = Grader(Settings(), retriever=kb).grade(
+        chat("how long is the price match window?", "Price match is valid for 10 days after purchase."), scenario
+    )
+    window = grade.criterion("window-14")
+    assert window is not None and window.status == "failed" and window.findings[0].evidence == "10 days"
+    consistent = grade.criterion("kb-consistent")
+    assert consistent is not None and not consistent.findings  # one fault, one finding: the fact's
+
+
+def test_an_authors_known_wrong_answer_is_a_wrong_fact_unless_negated() -> None:
+    window = CHECK.compile(
+        [
+            RequiredFact(
+                id="from-signing",
+                statement="退货期从签收之日起算，不从付款日算",
+                source="demo/doc",
+                keywords=["签收"],
+                wrong=["从付款", "从下单", "from the order date"],
+            )
+        ]
+    )
+    assert wrong("7天是从付款那天开始算的", facts=window) == {"from-signing"}
+    assert wrong("The 7 days run from the order date", facts=window) == {"from-signing"}
+    assert wrong("不是从付款那天算，是从签收那天算", facts=window) == set()

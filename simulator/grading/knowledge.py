@@ -1,12 +1,14 @@
 """Knowledge (知识): required facts present and correct, and no claim that contradicts the knowledge base.
 
-* A scenario's required fact counts as stated when a reply carries one of its keywords — or is close in meaning
-  to its statement (embedder) — and contains every one of its numbers exactly. A reply on the fact's topic with a
-  different number or size is a knowledge error (detected with the customer engine's own ``wrong_facts``).
+* Each required fact is read in every reply by the fact check the customer uses too
+  (:class:`simulator.facts.FactChecker`): stated, contradicted (a wrong number, size, material or invoice type on
+  its topic, the opposite of what it says, one of its ``wrong`` answers) or silent. A contradiction costs the
+  fact's points (half when another reply stated it correctly); a fact never stated costs them only in a complete
+  conversation that called for it (its ``when_beat`` reached, or its topic raised).
 * For every customer question the best knowledge passage is retrieved; numbers with units in the answer
   ("15天无理由") are compared with the passage's ("7天无理由退货"). Only same-unit numbers sharing an anchor word in
   the same clause are compared, numbers the customer said are echoes, and a figure any retrieved passage or
-  scenario fact supports is never called wrong.
+  scenario fact supports is never called wrong; a figure only a scenario fact disagrees with is that fact's.
 """
 
 from __future__ import annotations
