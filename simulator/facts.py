@@ -48,6 +48,9 @@ _QUESTION_END = re.compile(r"(吗|么|呢|是否|多少|几[天次个号码])[�
 # is …" and ", which takes …" do not.
 _EN_QUESTION = re.compile(r"^(is|are|do|does|did|can|could|will|would|should|shall)\b(?! (i|we) (can|could|do|say)\b)")
 _SENTENCE_END = frozenset(".!?。！？\n")
+_LOOKAROUND = re.compile(r"\(\?<?[!=][^)]*\)")
+_REGEX_META = re.compile(r"[\\\[\](){}|.*+?^$]")
+_FILLER = re.compile(r"[会是的都能了也就可以呢哦啊呀啦亲\s,，。!！~～]|\b(it|they|is|are|will|be|all|the)\b", re.I)
 _SIZE = re.compile(r"(?<![a-z0-9'])(x{0,3}[sml]|[2-5]xl|xxl|xxxl)(?![a-z0-9])")
 _CODE = re.compile(r"(?<![A-Za-z])([A-Z]{1,3}-?[A-Z]?\d{2,4})(?![\d])")
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
@@ -267,6 +270,7 @@ class Clause:
     scope: frozenset[str] = frozenset()  # what the clause's concepts apply to (the return leg …); empty = anything
     entities: dict[str, set[str]] = field(default_factory=dict)  # kind -> values
     surface: dict[str, str] = field(default_factory=dict)  # entity value -> the words that named it
+    anchors: dict[str, str] = field(default_factory=dict)  # what a window counts from (签收, 付款) -> its words
     leading: dict[str, set[str]] = field(default_factory=dict)  # kind -> values that open the clause
     sizes: set[str] = field(default_factory=set)
     ratings: dict[str, set[float]] = field(default_factory=dict)
@@ -364,6 +368,7 @@ class FactChecker:
         self._stem = _stemmer()
         self._cache: dict[tuple, tuple[Fact, ...]] = {}
         self._clause_cache: dict[str, tuple[Clause, ...]] = {}
+        self._claims_cache: dict[str, frozenset[tuple[str, str]] | None] = {}
         self._lock = threading.Lock()  # a server's checker reads replies from many request threads
 
     # -- compiling --------------------------------------------------------------------------------------------
@@ -494,6 +499,9 @@ class FactChecker:
         if self.words.many is not None:
             for m in self.words.many.finditer(digits):
                 c.values.append(Value(2.0, float("inf"), "times", "range", m.group(0)))
+        for days, words in self.words.relative_days:
+            for hit in words.find(norm):
+                c.values.append(Value(float(days), float(days), "day", "point", norm[hit[0] : hit[1]]))
         rest = _blank(digits, spans)
         c.bare = set(_NUM.findall(_SIZE.sub(" ", rest)))
         w = self.words
@@ -528,6 +536,10 @@ class FactChecker:
             | {f"#{k}:{v}" for k, vs in c.entities.items() for v in vs}
             | {("&" if anchor else "%") + tid for tid, words, anchor in w.topics if words(plain)}
         )
+        for tid, words, anchor in w.topics:
+            hits = words.find(norm) if anchor else []
+            if hits:
+                c.anchors[tid] = raw_of(raw, norm, hits[0])
         return c
 
     def _terms(self, text: str) -> set[str]:
@@ -661,6 +673,48 @@ class FactChecker:
             out.append(Reading(fact, on_topic, (span.start, span.end) if span else None, numbers, contradiction))
         return out
 
+    def claims(self, pattern: str) -> frozenset[tuple[str, str]] | None:
+        """What a red-line pattern claims, when it is nothing but concepts and negations ("不会起球" → pilling
+        denied, "运费全包" → free postage); None for anything else ("绝对不透" also guarantees, "价保7天" has a
+        figure): those only match as written."""
+        if pattern in self._claims_cache:
+            return self._claims_cache[pattern]
+        found: frozenset[tuple[str, str]] | None = None
+        literal = _LOOKAROUND.sub("", pattern)
+        if not _REGEX_META.search(literal):
+            clauses = self._read_clauses(literal)
+            if len(clauses) == 1 and clauses[0].concepts and not clauses[0].values and not clauses[0].bare:
+                c = clauses[0]
+                rest = c.norm
+                spans = (
+                    [(s, e) for concept in self.words.concepts for s, e in concept.words.find(rest)]
+                    + [(s, e) for concept in self.words.concepts for s, e in concept.opposite.find(rest)]
+                    + self.words.negation.find(rest)
+                    + self.words.negation_after.find(rest)
+                )
+                rest = _blank(rest, spans)
+                for _tid, words, _anchor in self.words.topics:
+                    rest = _blank(rest, words.find(rest))
+                if not _FILLER.sub("", rest).strip() and all(len(m) == 1 for m in c.concepts.values()):
+                    found = frozenset((k, next(iter(m))) for k, m in c.concepts.items() if m != {"~"})
+        with self._lock:
+            self._claims_cache[pattern] = found or None
+        return found or None
+
+    def crosses(self, patterns: Iterable[str], reply: str) -> tuple[int, int] | None:
+        """Where ``reply`` makes the claim of one of a red line's patterns in other words (see :meth:`claims`):
+        "毛球是不会有的" for "不会起球", "运费我们全包的" for "运费全包". A question or a hedge claims nothing."""
+        wanted = [c for c in (self.claims(p) for p in patterns) if c]
+        if not wanted:
+            return None
+        for c in self.clauses(reply):
+            if c.question:
+                continue
+            have = {(k, next(iter(m))) for k, m in c.concepts.items() if len(m) == 1 and m != {"~"}}
+            if any(claim <= have for claim in wanted):
+                return c.start, c.end
+        return None
+
     def wrong(self, readings: Iterable[Reading]) -> list[Reading]:
         """The readings that contradict their fact."""
         return [r for r in readings if r.contradiction is not None]
@@ -787,6 +841,7 @@ class FactChecker:
             found = (
                 self._wrong_answer(c, fact)
                 or self._wrong_value(c, fact, facts, echoed, keyword)
+                or self._wrong_bare(c, fact, facts, echoed, keyword)
                 or self._wrong_size(c, fact, facts, echoed_sizes, keyword)
                 or self._wrong_rating(c, fact)
                 or self._wrong_polarity(c, fact, facts)
@@ -811,28 +866,59 @@ class FactChecker:
         self, c: Clause, fact: Fact, facts: Sequence[Fact], echoed: Echoes, keyword: bool
     ) -> tuple[str, str, str] | None:
         for v in c.values:
-            if echoed.repeats(v) or self._mentioned(c, v, facts):
-                continue
+            # A figure the customer said (or a fact gives without a unit) claims nothing new — but the event a
+            # window counts from still can be wrong ("七天无理由" said by her, "从付款那天开始算7天" by the agent).
+            repeated = echoed.repeats(v) or self._mentioned(c, v, facts)
             # Every statement value of a comparable unit, in any fact, with how much the clause is about it.
             scored = [
-                (self._topic_score(c, f, fc), f, fv)
+                (self._topic_score(c, f, fc), f, fc, fv)
                 for f in facts
                 for fc in f.clauses
                 for fv in fc.values
                 if fv.comparable(v) and self._about(c, f) and not _other_topic(c, fc)
             ]
-            scored = [s for s in scored if s[0] >= 1]
+            scored = [x for x in scored if x[0] >= 1]
             if not scored:
                 continue
-            best = max(s for s, _, _ in scored)
-            # A figure another fact gives a topic this clause is (nearly as much) about is not wrong.
-            if any(v.agrees(fv) for sc, _, fv in scored if sc * 2 >= best):
+            best = max(x[0] for x in scored)
+            owner = next(f for sc, f, _, _ in scored if sc == best)  # one fault, one fact: the first that fits best
+            # A figure another fact gives a topic this clause is (nearly as much) about is not wrong — unless the
+            # window is counted from another event ("从付款起7天" for "签收起7天").
+            agreeing = [(sc, f, fc) for sc, f, fc, fv in scored if sc * 2 >= best and v.agrees(fv)]
+            if repeated and not agreeing:
                 continue
-            owner = next(f for s, f, _ in scored if s == best)  # one fault, one fact: the first that fits best
-            mine = [fv for s, f, fv in scored if f.id == fact.id and s == best]
+            if agreeing:
+                # The figure says which fact the clause is about: the best-fitting one that gives it.
+                top = max(sc for sc, _, _ in agreeing)
+                _, home, fc = next(x for x in agreeing if x[0] == top)
+                counted_from_elsewhere = c.anchors and fc.anchors and not c.anchors.keys() & fc.anchors.keys()
+                if home.id == fact.id and v.unit in _DURATIONS and counted_from_elsewhere:
+                    return "、".join(c.anchors.values()), "、".join(fc.anchors.values()), "anchor"
+                continue
+            mine = [fv for sc, f, _, fv in scored if f.id == fact.id and sc == best]
             if owner.id != fact.id or not mine or (best < 2 and not keyword):
                 continue
             return v.written, mine[0].written, "number"
+        return None
+
+    def _wrong_bare(
+        self, c: Clause, fact: Fact, facts: Sequence[Fact], echoed: Echoes, keyword: bool
+    ) -> tuple[str, str, str] | None:
+        """A number without a unit (a shoe size, EU 42.5) where the fact gives one of the same magnitude."""
+        expected = [float(n) for n, v in fact.typed if v is None and _NUM.fullmatch(n)]
+        if not expected or not c.bare:
+            return None
+        given = {x for f in facts for fc in f.clauses for x in fc.bare} | {
+            _fmt(x) for f in facts for fc in f.clauses for v in fc.values for x in _written_numbers(v)
+        }
+        for number in sorted(c.bare - echoed.bare - given):
+            x = float(number)
+            near = [e for e in expected if e and 0.5 <= x / e <= 2]
+            if not near or x in expected:
+                continue
+            home = [fc for fc in fact.clauses if any(_fmt(e) in fc.bare for e in near)]
+            if keyword or any(self._overlap(c, fact, fc) >= 2 for fc in home) or self._overlap(c, fact) >= 2:
+                return number, _fmt(near[0]), "number"
         return None
 
     def _mentioned(self, c: Clause, v: Value, facts: Sequence[Fact]) -> bool:

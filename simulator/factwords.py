@@ -76,6 +76,17 @@ class Implied(BaseModel):
     by: list[Name] = Field(min_length=1, description="Concepts that, asserted alone, deny it.")
 
 
+class RelativeDays(BaseModel):
+    """Words that name a number of days without a numeral (当天 = 0, 次日 / next day = 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(ge=0, le=60, description="The number of days the words mean.")
+    words: list[Entry] = Field(min_length=1, description="The words, in both languages.")
+
+    _check = field_validator("words")(_valid)
+
+
 class Scope(BaseModel):
     """Words that narrow what a clause's concepts apply to: the return leg, the outgoing leg, both ways."""
 
@@ -181,6 +192,9 @@ class FactWordsFile(BaseModel):
     charges: Charges | None = Field(default=None, description="Amounts that are charges to the buyer.")
     ratings: list[Entry] = Field(
         default_factory=list, description="Labels glued to a number that must match (UPF, SPF, IPX): UPF30 ≠ UPF50."
+    )
+    relative_days: list[RelativeDays] = Field(
+        default_factory=list, description="Days named without a numeral (当天 = 0, 第二天 / next day = 1)."
     )
     many: list[Entry] = Field(
         default_factory=list,
@@ -309,6 +323,7 @@ class FactWords:
         labels = "|".join(e[3:] if e.startswith("re:") else re.escape(e) for e in data.ratings)
         self.ratings = re.compile(rf"(?<![a-z])({labels})\s?(\d+(?:\.\d+)?)\s?(\+?)", re.IGNORECASE) if labels else None
         self.size_words = Words(data.size_words)
+        self.relative_days = tuple((r.days, Words(r.words)) for r in data.relative_days)
         self.many = (
             re.compile("|".join(e[3:] if e.startswith("re:") else re.escape(e) for e in data.many), re.I)
             if data.many

@@ -25,7 +25,7 @@ from simulator.grading.scorer import evidence_finding
 from simulator.knowledge.passage import Passage
 from simulator.quantities import plain_numbers, to_digits
 from simulator.scenario.expectations import RequiredFact
-from simulator.scenario.vocabulary import Dimension, Outcome
+from simulator.scenario.vocabulary import Dimension, Outcome, RedLineKind
 from simulator.text import char_bigrams, dice, normalise_text
 
 D = Dimension.KNOWLEDGE
@@ -75,32 +75,34 @@ class KnowledgeScorer:
         ]
         compiled = next(iter(readings.values()))[fact.id].fact if readings else None
         stated = bool(stated_in) and compiled is not None and numbers_said >= set(compiled.numbers)
-        wrong = next(
-            (
-                (i, r[fact.id].contradiction)
-                for i, r in readings.items()
-                if i not in invented and r[fact.id].contradiction
-            ),
-            None,
-        )
+        # A reply that crosses a red line making the same claim (same knowledge document) is reported as that
+        # red line, the more specific finding, not again as a wrong fact.
+        claimed = invented | _claim_turns(ctx, fact.source)
+        wrong = [
+            (i, r[fact.id].contradiction) for i, r in readings.items() if i not in claimed and r[fact.id].contradiction
+        ]
         suggestion = Suggestion(statement, f"fact:{fact.id}")
-        if wrong is not None:
-            turn, c = wrong
-            assert c is not None
+        if wrong:
+            # Every reply that contradicts the fact is a fault of its own (扣分制); each costs the fact's points,
+            # half when another reply stated the fact correctly.
             lost = fact.points / 2 if stated else fact.points
-            mid = "fact.opposite" if c.kind == "polarity" else "fact.wrong"
-            f = evidence_finding(
-                ctx,
-                D,
-                fact.id,
-                lost,
-                ctx.say(mid, said=c.said, expected=c.expected),
-                turn,
-                Hit(c.span[0], c.span[1], c.evidence),
-                source=source,
-            )
-            f.suggestion = suggestion
-            return deduct(D, fact.id, title, fact.points, [f])
+            findings = []
+            for turn, c in wrong:
+                assert c is not None
+                mid = "fact.opposite" if c.kind == "polarity" else "fact.wrong"
+                f = evidence_finding(
+                    ctx,
+                    D,
+                    fact.id,
+                    lost,
+                    ctx.say(mid, said=c.said, expected=c.expected),
+                    turn,
+                    Hit(c.span[0], c.span[1], c.evidence),
+                    source=source,
+                )
+                f.suggestion = suggestion
+                findings.append(f)
+            return deduct(D, fact.id, title, fact.points, findings)
         if stated:
             return deduct(D, fact.id, title, fact.points, [])
         if not ctx.transcript.complete or ctx.transcript.outcome == Outcome.ABANDONED.value:
@@ -212,6 +214,23 @@ def _invented_turns(ctx: GradingContext) -> set[int]:
             f.turn for f in red_line_findings(ctx) if f.dimension is Dimension.KNOWLEDGE and f.turn is not None
         }
     return ctx.memo["invented"]
+
+
+def _claim_turns(ctx: GradingContext, source: str) -> set[int]:
+    """Turns crossing one of the scenario's claim red lines (invented fact, over-promise) backed by ``source``."""
+    if ctx.scenario is None:
+        return set()
+    key = f"claims:{source}"
+    if key not in ctx.memo:
+        from simulator.grading.redlines import red_line_findings
+
+        ids = {
+            r.id
+            for r in ctx.scenario.expectations.red_lines
+            if r.source == source and r.kind in (RedLineKind.INVENTED_FACT, RedLineKind.OVER_PROMISE)
+        }
+        ctx.memo[key] = {f.turn for f in red_line_findings(ctx) if f.red_line in ids and f.turn is not None}
+    return ctx.memo[key]
 
 
 def _number_of(c: Claim) -> str:
