@@ -293,3 +293,50 @@ def test_an_authors_known_wrong_answer_is_a_wrong_fact_unless_negated() -> None:
     assert wrong("7天是从付款那天开始算的", facts=window) == {"from-signing"}
     assert wrong("The 7 days run from the order date", facts=window) == {"from-signing"}
     assert wrong("不是从付款那天算，是从签收那天算", facts=window) == set()
+
+
+def test_a_window_counted_from_another_event_is_wrong() -> None:
+    window = CHECK.compile([fact("from-receipt", "收货后10天内可以申请换货", ["换货"], ["10"])])
+    assert wrong("从下单那天起10天内可以换货", facts=window) == {"from-receipt"}
+    assert wrong("收货后10天内都能换货", facts=window) == set()
+    # The figure is hers, the event it counts from is the agent's claim.
+    assert wrong("换货的10天是从付款那天算的", facts=window, customer=["不是10天内能换吗"]) == {"from-receipt"}
+
+
+def test_a_bare_figure_of_the_same_magnitude_on_the_topic() -> None:
+    boots = CHECK.compile([fact("half-up", "With wool socks go up half a size: EU 44.5", ["half a size up"], ["44.5"])])
+    assert wrong("With wool socks take a 45", facts=boots) == {"half-up"}
+    assert wrong("With wool socks take a 44.5", facts=boots) == set()
+    assert wrong("With wool socks take a 44", facts=boots, customer=["i wear 44 normally"]) == set()  # her own
+
+
+def test_days_without_a_numeral() -> None:
+    delivery = CHECK.compile([fact("arrive", "发货后一般3到5天送达", ["送达"], ["3", "5"])])
+    assert wrong("发货后第二天就送达", facts=delivery) == {"arrive"}
+    assert wrong("发货后三到五天送达", facts=delivery) == set()
+
+
+def test_a_red_line_claim_in_other_words() -> None:
+    assert CHECK.claims("不会缩水") == frozenset({("shrink", "-")})
+    assert CHECK.claims("绝对不缩水") is None  # also a guarantee: only as written
+    assert CHECK.claims("(?<![说敢])不会缩水") == frozenset({("shrink", "-")})
+    assert CHECK.crosses(["不会缩水"], "放心，缩水是不会有的") is not None
+    assert CHECK.crosses(["不会缩水"], "不能保证不缩水哦，建议冷水洗") is None
+    assert CHECK.crosses(["不会缩水"], "会不会缩水？") is None
+
+
+def test_every_reply_that_contradicts_a_fact_is_a_finding() -> None:
+    from fakes import chat
+
+    from simulator.grading import Grader
+    from simulator.scenario.loader import load_scenario
+    from simulator.settings import Settings
+
+    scenario = load_scenario(
+        Path(__file__).resolve().parent.parent / "scenarios/qinghe/presale-size-hesitant-office.yaml"
+    )
+    grade = Grader(Settings()).grade(
+        chat("万一不合适能换吗", "可以的，签收后十五天内都能换", "十五天？", "对，十五天内随便换"), scenario
+    )
+    policy = grade.criterion("exchange-policy")
+    assert policy is not None and [f.turn for f in policy.findings] == [1, 3]
