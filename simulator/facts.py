@@ -34,145 +34,38 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from simulator.clause import (
+    CODE,
+    DURATIONS,
+    EN_STOP,
+    NUM,
+    PREREQUISITE_UNITS,
+    SIZE,
+    WORD,
+    Clause,
+    ClauseReader,
+    Echoes,
+    Value,
+    blank,
+    fmt,
+    raw_number,
+    units,
+    written_numbers,
+)
 from simulator.factwords import FactWords, fact_words_for
-from simulator.quantities import plain_numbers, quantities, to_digits
+from simulator.quantities import plain_numbers
 from simulator.scenario.base import VAR_RE
 from simulator.scenario.expectations import RequiredFact
-from simulator.text import CJK, CJK_RUN, char_bigrams, dice, normalise_text
+from simulator.text import CJK, char_bigrams, dice, normalise_text
 
 Similarity = Callable[[str, str], float]
 
-_SEPARATOR = re.compile(r"[，,。！!？?；;\n（）()【】]|\s/\s|\s[-–—]\s|(?<=[a-z0-9%)])\.(?=\s|$)|\.\s")
-_QUESTION_END = re.compile(r"(吗|么|呢|是否|多少|几[天次个号码])[呀呢啊哈~～]*$")
-# A sentence that opens with an auxiliary verb asks something even without "?" ("is it lined"); "what I can tell you
-# is …" and ", which takes …" do not.
-_EN_QUESTION = re.compile(r"^(is|are|do|does|did|can|could|will|would|should|shall)\b(?! (i|we) (can|could|do|say)\b)")
-_SENTENCE_END = frozenset(".!?。！？\n")
 _LOOKAROUND = re.compile(r"\(\?<?[!=][^)]*\)")
 _REGEX_META = re.compile(r"[\\\[\](){}|.*+?^$]")
 _FILLER = re.compile(r"[会是的都能了也就可以呢哦啊呀啦亲\s,，。!！~～]|\b(it|they|is|are|will|be|all|the)\b", re.I)
-_SIZE = re.compile(r"(?<![a-z0-9'])(x{0,3}[sml]|[2-5]xl|xxl|xxxl)(?![a-z0-9])")
-_CODE = re.compile(r"(?<![A-Za-z])([A-Z]{1,3}-?[A-Z]?\d{2,4})(?![\d])")
-_WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
-_NUM = re.compile(r"\d+(?:\.\d+)?")
-_UPPER_BEFORE = re.compile(
-    r"(≤|<=|<|不超过|不高于|最多|至多|最高|上限|封顶|up to|max\.?|maximum|at most|no more than|limit|within|in)"
-    r"\s*(是|为|of|is|a maximum of)?\s*(约|大约|about|around)?\s*$",
-    re.I,
-)
-_UPPER_AFTER = re.compile(r"^\s*(以内|以下|之内|内|封顶|or less|max)", re.I)
-_LOWER_BEFORE = re.compile(r"(≥|>=|>|超过|高于|至少|最少|不低于|满|over|above|at least|more than|from)\s*$", re.I)
-_LOWER_AFTER = re.compile(r"^\s*(以上|起|or more|\+)", re.I)
-_EN_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "get",
-        "got",
-        "had",
-        "has",
-        "have",
-        "how",
-        "i",
-        "i'm",
-        "i'll",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "it's",
-        "its",
-        "just",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "so",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "we",
-        "we'll",
-        "we're",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "will",
-        "with",
-        "would",
-        "you",
-        "you'll",
-        "you're",
-        "your",
-        "yours",
-        "us",
-        "very",
-        "really",
-        "also",
-        "only",
-        "all",
-        "any",
-        "some",
-        "one",
-        "here",
-        "now",
-        "let",
-        "please",
-        "thanks",
-        "thank",
-        "hi",
-        "hello",
-        "yes",
-        "yep",
-        "ok",
-        "okay",
-        "sure",
-        "hey",
-    ]
-)
-_ZH_STOP = frozenset(
-    "的了吗呢啊吧呀哦嘛么哈啦呗嗯是我你他她它们这那在和与就都也还又很亲您可以能会要个有把被给让哒滴噢喔"
-)
-# Value families that compare with each other, and the factor to a common base: hours and days by 24; a workday
-# compares with a day by its number (a reply saying "3–5 days" for "3–5 business days" is not wrong).
-_COMPARE: dict[str, tuple[str, float]] = {"hour": ("time", 1.0), "day": ("time", 24.0), "workday": ("time", 24.0)}
-_DURATIONS = frozenset({"hour", "day", "workday", "month", "times"})
-_PREREQUISITE_UNITS = frozenset({"mm", "gram", "inch"})  # a fact's measurements the customer must give first
 COVER_MIN = 3  # shared topic weight for a clause to state a fact clause in other words
 COVER_SHARE = 0.5  # … and the share of the fact clause's topic weight it must carry
 _CACHE_SIZE = 256  # compiled fact sets kept (one per scenario and variable draw)
-_CLAUSE_CACHE_SIZE = 8192  # texts whose clauses are kept (customer messages are read again for later replies)
-_WINDOW = 4  # units (Chinese characters or English words) a negation cue may sit before its concept
 
 
 class Verdict(StrEnum):
@@ -181,101 +74,6 @@ class Verdict(StrEnum):
     STATED = "stated"
     CONTRADICTED = "contradicted"
     SILENT = "silent"
-
-
-@dataclass(frozen=True)
-class Value:
-    """A number with its unit family, as a point, a range or a bound ("7天内" is an upper bound of 7 days)."""
-
-    lo: float
-    hi: float
-    unit: str
-    shape: str  # point | range | upper | lower
-    written: str
-
-    def compare_key(self) -> tuple[str, float]:
-        return _COMPARE.get(self.unit, (self.unit, 1.0))
-
-    def comparable(self, other: Value) -> bool:
-        return self.compare_key()[0] == other.compare_key()[0]
-
-    def scaled(self) -> tuple[float, float]:
-        f = self.compare_key()[1]
-        return self.lo * f, self.hi * f
-
-    def agrees(self, fact: Value) -> bool:
-        """Whether this (reply) value is consistent with a fact's value of a comparable unit."""
-        lo, hi = self.scaled()
-        flo, fhi = fact.scaled()
-
-        def eq(a: float, b: float) -> bool:
-            return abs(a - b) <= 1e-6 * max(1.0, abs(b))
-
-        if fact.shape == "lower":  # "free over $75": only a threshold compares with it
-            return self.shape != "lower" or eq(lo, flo)
-        if self.shape == "upper":  # "within 5 days" names the window's end
-            return eq(hi, fhi)
-        if fact.shape == "upper":
-            # A sum is not a claim about a money limit: inside it, it is allowed ("15元" within "¥20以内"); above it,
-            # it is an authority question, not a wrong fact. A duration names the window itself.
-            return (
-                True
-                if self.unit in ("yuan", "usd")
-                else hi <= fhi + 1e-9
-                if self.unit in ("pct", "times")
-                else eq(hi, fhi)
-            )
-        return flo - 1e-9 <= lo and hi <= fhi + 1e-9
-
-
-@dataclass(frozen=True)
-class Echoes:
-    """What the customer (or the order) already said: a reply repeating it claims nothing."""
-
-    values: list[Value]
-    bare: set[str]
-
-    def repeats(self, v: Value) -> bool:
-        """The same value and unit ("3 weeks" is not "3 years"), or a number she gave without a unit ("165")."""
-        if any(
-            v.comparable(e) and v.scaled() == e.scaled() and (v.shape == e.shape or v.shape in ("point", "range"))
-            for e in self.values
-        ):
-            return True
-        if v.unit in _DURATIONS or v.shape in ("upper", "lower"):
-            return False  # "70/30" said about a blend is not "30天内"; nobody gives a duration without its unit
-        written = {_fmt(x) for x in _written_numbers(v)}
-        return bool(written) and written <= self.bare
-
-    def plain(self) -> set[str]:
-        """Every number she said, as written."""
-        return self.bare | {_fmt(x) for e in self.values for x in _written_numbers(e)}
-
-
-@dataclass
-class Clause:
-    """One clause of a text, read once."""
-
-    start: int
-    end: int
-    raw: str
-    norm: str
-    question: bool
-    values: list[Value] = field(default_factory=list)
-    bare: set[str] = field(default_factory=set)
-    digits: str = ""
-    stems: frozenset[str] = frozenset()
-    terms: set[str] = field(default_factory=set)
-    concepts: dict[str, set[str]] = field(default_factory=dict)  # concept -> {"+", "-", "~"}
-    scope: frozenset[str] = frozenset()  # what the clause's concepts apply to (the return leg …); empty = anything
-    entities: dict[str, set[str]] = field(default_factory=dict)  # kind -> values
-    surface: dict[str, str] = field(default_factory=dict)  # entity value -> the words that named it
-    anchors: dict[str, str] = field(default_factory=dict)  # what a window counts from (签收, 付款) -> its words
-    leading: dict[str, set[str]] = field(default_factory=dict)  # kind -> values that open the clause
-    sizes: set[str] = field(default_factory=set)
-    ratings: dict[str, set[float]] = field(default_factory=dict)
-    codes: set[str] = field(default_factory=set)
-    size_context: bool = False
 
 
 @dataclass(frozen=True)
@@ -365,11 +163,14 @@ class FactChecker:
         self.words = words or fact_words_for()
         self.meaning_threshold = meaning_threshold
         self.lexical_threshold = lexical_threshold
-        self._stem = _stemmer()
+        self.reader = ClauseReader(self.words)
         self._cache: dict[tuple, tuple[Fact, ...]] = {}
-        self._clause_cache: dict[str, tuple[Clause, ...]] = {}
         self._claims_cache: dict[str, frozenset[tuple[str, str]] | None] = {}
         self._lock = threading.Lock()  # a server's checker reads replies from many request threads
+
+    def clauses(self, text: str) -> list[Clause]:
+        """The clauses of ``text`` as the check reads them (see :class:`simulator.clause.ClauseReader`)."""
+        return self.reader.clauses(text)
 
     # -- compiling --------------------------------------------------------------------------------------------
 
@@ -395,7 +196,7 @@ class FactChecker:
         out = []
         for fid, statement, keywords, numbers, wrong in key:
             text = substitute(statement, variables)
-            clauses = tuple(copy.deepcopy(c) for c in self._read_clauses(text))
+            clauses = tuple(copy.deepcopy(c) for c in self.reader.read_clauses(text))
             for denies, by in self.words.implied:
                 if any(denies in c.concepts for c in clauses):
                     continue
@@ -407,17 +208,15 @@ class FactChecker:
             nums = tuple(normalise_text(substitute(n, variables)).strip() for n in numbers)
             values = [v for c in clauses for v in c.values]
             typed = tuple((n, _value_of(n, values)) for n in nums)
-            fact_values = {float(n) for n in nums if _NUM.fullmatch(n)}
+            fact_values = {float(n) for n in nums if NUM.fullmatch(n)}
             for c in clauses:
                 # The customer's measurements in a size fact ("165cm、104斤 → M") are its inputs, not claims.
                 c.values = [
-                    v for v in c.values if not (v.unit in _PREREQUISITE_UNITS and _raw_number(v) not in fact_values)
+                    v for v in c.values if not (v.unit in PREREQUISITE_UNITS and raw_number(v) not in fact_values)
                 ]
-            sizes = frozenset(n for n in nums if _SIZE.fullmatch(n))
+            sizes = frozenset(n for n in nums if SIZE.fullmatch(n))
             inputs = frozenset(
-                _fmt(_raw_number(v))
-                for v in values
-                if v.unit in _PREREQUISITE_UNITS and _raw_number(v) not in fact_values
+                fmt(raw_number(v)) for v in values if v.unit in PREREQUISITE_UNITS and raw_number(v) not in fact_values
             )
             keywords_n = tuple(k for k in (normalise_text(substitute(k, variables)).strip() for k in keywords) if k)
             out.append(
@@ -430,7 +229,7 @@ class FactChecker:
                     typed=typed,
                     sizes=sizes,
                     inputs=inputs,
-                    codes=frozenset(_CODE.findall(text)),
+                    codes=frozenset(CODE.findall(text)),
                     terms=frozenset().union(*(c.terms for c in clauses)) if clauses else frozenset(),
                     named={
                         kind.kind: frozenset().union(*(c.entities.get(kind.kind, set()) for c in clauses))
@@ -445,177 +244,6 @@ class FactChecker:
         return tuple(out)
 
     # -- reading a text ----------------------------------------------------------------------------------------
-
-    def clauses(self, text: str) -> list[Clause]:
-        """The clauses of ``text`` with everything the check looks at (offsets are into ``text`` as written).
-
-        Read once per text (a customer message is looked at again for every later reply); callers must not
-        change the clauses they get.
-        """
-        found = self._clause_cache.get(text)
-        if found is None:
-            found = tuple(self._read_clauses(text))
-            with self._lock:
-                if len(self._clause_cache) >= _CLAUSE_CACHE_SIZE:
-                    self._clause_cache.pop(next(iter(self._clause_cache)))
-                self._clause_cache[text] = found
-        return list(found)
-
-    def _read_clauses(self, text: str) -> list[Clause]:
-        out = []
-        pos = 0
-        opens = True  # the clause starts a sentence
-        for m in [*_SEPARATOR.finditer(text), None]:
-            end = m.start() if m is not None else len(text)
-            sep = m.group(0) if m is not None else ""
-            raw = text[pos:end]
-            if raw.strip():
-                lead = len(raw) - len(raw.lstrip())
-                out.append(self._clause(pos + lead, end - (len(raw) - len(raw.rstrip())), raw.strip(), sep, opens))
-                opens = bool(set(sep) & _SENTENCE_END)
-            pos = m.end() if m is not None else len(text)
-        return out
-
-    def _clause(self, start: int, end: int, raw: str, sep: str, opens: bool = True) -> Clause:
-        norm = normalise_text(raw).replace("’", "'")
-        digits = to_digits(norm)
-        question = (
-            sep.strip() in ("?", "？") or bool(_QUESTION_END.search(norm)) or (opens and bool(_EN_QUESTION.match(norm)))
-        )
-        c = Clause(start, end, raw, norm, question, digits=digits)
-        c.stems = frozenset(self._stem(x) for x in _WORD.findall(norm))
-        spans = []
-        for q in quantities(digits):
-            if digits[max(0, q.start - 1) : q.start] == "第":
-                continue  # 第二天 is "the next day", not two days
-            before, after = digits[max(0, q.start - 6) : q.start], digits[q.end : q.end + 4]
-            shape = "range" if q.hi > q.lo else "point"
-            if _UPPER_BEFORE.search(before) or _UPPER_AFTER.match(after):
-                shape = "upper"
-            elif _LOWER_BEFORE.search(before) or _LOWER_AFTER.match(after):
-                shape = "lower"
-            c.values.append(Value(q.lo, q.hi, q.unit, shape, q.number))
-            spans.append((q.start, q.end))
-        if self.words.many is not None:
-            for m in self.words.many.finditer(digits):
-                c.values.append(Value(2.0, float("inf"), "times", "range", m.group(0)))
-        for days, words in self.words.relative_days:
-            for hit in words.find(norm):
-                c.values.append(Value(float(days), float(days), "day", "point", norm[hit[0] : hit[1]]))
-        rest = _blank(digits, spans)
-        c.bare = set(_NUM.findall(_SIZE.sub(" ", rest)))
-        w = self.words
-        if w.ratings is not None:
-            for m in w.ratings.finditer(norm):
-                c.ratings.setdefault(m.group(1).lower(), set()).add(float(m.group(2)))
-            rest = w.ratings.sub(" ", rest)
-            c.bare -= {m.group(2) for m in w.ratings.finditer(norm)}
-        c.codes = {x for x in _CODE.findall(raw) if not (w.ratings and w.ratings.match(x))}
-        c.sizes = {m.group(1) for m in _SIZE.finditer(norm)}
-        c.size_context = bool(w.size_words(norm))
-        c.scope = frozenset().union(*(covers for _sid, words, covers in w.scopes if words(norm)))
-        named = self._polarity(c)
-        for kind in w.entities:
-            for vid, words in kind.values:
-                hits = words.find(norm)
-                if hits:
-                    c.entities.setdefault(kind.kind, set()).add(vid)
-                    c.surface.setdefault(vid, raw_of(raw, norm, hits[0]))
-                    named += hits
-                    if _units(norm[: hits[0][0]]) <= 2:
-                        c.leading.setdefault(kind.kind, set()).add(vid)
-        # A concept or entity counts once, as itself: its words do not also count as shared wording.
-        plain = norm
-        for s, e in named:
-            surface = norm[s:e]
-            plain = plain.replace(surface, " " * len(surface))
-            rest = rest.replace(surface, " " * len(surface))
-        c.terms = (
-            self._terms(rest)
-            | {"@" + k for k in c.concepts}
-            | {f"#{k}:{v}" for k, vs in c.entities.items() for v in vs}
-            | {("&" if anchor else "%") + tid for tid, words, anchor in w.topics if words(plain)}
-        )
-        for tid, words, anchor in w.topics:
-            hits = words.find(norm) if anchor else []
-            if hits:
-                c.anchors[tid] = raw_of(raw, norm, hits[0])
-        return c
-
-    def _terms(self, text: str) -> set[str]:
-        """Topic words: Chinese character pairs without filler characters, English word stems."""
-        out: set[str] = set()
-        for run in CJK_RUN.findall(text):
-            for i in range(len(run) - 1):
-                pair = run[i : i + 2]
-                if not (pair[0] in _ZH_STOP or pair[1] in _ZH_STOP):
-                    out.add(pair)
-        for word in _WORD.findall(text):
-            if len(word) > 2 and word not in _EN_STOP:
-                out.add(self._stem(word))
-        return out
-
-    def _polarity(self, c: Clause) -> list[tuple[int, int]]:
-        """Each concept in the clause with its polarity: + asserted, − denied, ~ hedged; returns where they are."""
-        w = self.words
-        text = c.norm
-        found: list[tuple[int, int, str, int]] = []  # start, end, concept, sign
-        for concept in w.concepts:
-            found += [(s, e, concept.id, 1) for s, e in concept.words.find(text)]
-            found += [(s, e, concept.id, -1) for s, e in concept.opposite.find(text)]
-        if (
-            w.charge_concept
-            and not w.charge_except(text)
-            and any(v.unit in ("yuan", "usd") and v.hi > 0 for v in c.values)
-        ):
-            hits = w.charge_subjects.find(text)
-            if hits:
-                found.append((hits[0][0], hits[0][1], w.charge_concept, -1))
-        if not found:
-            return []
-        found.sort()
-        taken = _spans(w.not_negation.find(text)) | {i for s, e, _, _ in found for i in range(s, e)}
-        cues = _merge(
-            [(s, e, "f") for s, e in w.negation.find(text)]
-            + [(s, e, "a") for s, e in w.negation_after.find(text)]
-            + [(s, e, "h") for s, e in w.hedges.find(text)]
-        )
-        flips = [0] * len(found)
-        hedged = [False] * len(found)
-        if w.warnings is not None:
-            # "挂晾会拉长变形", "the dryer will shrink it": a warning against the concept before the harm, and the
-            # harm itself is only conditional.
-            for m in w.warnings.finditer(text):
-                before = [
-                    k for k, f in enumerate(found) if f[1] <= m.start() and _units(text[f[1] : m.start()]) <= _WINDOW
-                ]
-                if not before:
-                    continue  # "不会起球" is a claim about pilling, not a warning against something
-                flips[before[-1]] += 1
-                for k, f in enumerate(found):
-                    if f[0] < m.end() and f[1] > m.start(2):
-                        hedged[k] = True
-        for s, e, how in cues:
-            if any(i in taken for i in range(s, e)):
-                continue
-            after = [k for k, f in enumerate(found) if f[0] >= e and _units(text[e : f[0]]) <= _WINDOW]
-            if after:
-                k = after[0]
-            elif how == "a":
-                before = [k for k, f in enumerate(found) if f[1] <= s and _units(text[f[1] : s]) <= _WINDOW]
-                if not before:
-                    continue
-                k = before[-1]
-            else:
-                continue
-            if how == "h":
-                hedged[k] = True
-            else:
-                flips[k] += 1
-        for k, (_s, _e, cid, sign) in enumerate(found):
-            mark = "~" if hedged[k] else "+" if sign * (-1) ** flips[k] > 0 else "-"
-            c.concepts.setdefault(cid, set()).add(mark)
-        return [(s, e) for s, e, _, _ in found]
 
     # -- the check ---------------------------------------------------------------------------------------------
 
@@ -646,7 +274,7 @@ class FactChecker:
         heard = said + [c for t in known for c in self.clauses(t)]
         echoed = Echoes([v for c in heard for v in c.values], set().union(*(c.bare for c in heard)) if heard else set())
         given = Echoes([v for c in said for v in c.values], set().union(*(c.bare for c in said)) if said else set())
-        echoed_sizes = {m.group(1) for m in _SIZE.finditer(normalise_text(" ".join(customer)))}
+        echoed_sizes = {m.group(1) for m in SIZE.finditer(normalise_text(" ".join(customer)))}
         asked = self.clauses(prompt) if prompt else []
         prompt_facts = {f.id for f in facts if any(self._keyword(c, f) for c in asked)}
         out: list[Reading] = []
@@ -682,7 +310,7 @@ class FactChecker:
         found: frozenset[tuple[str, str]] | None = None
         literal = _LOOKAROUND.sub("", pattern)
         if not _REGEX_META.search(literal):
-            clauses = self._read_clauses(literal)
+            clauses = self.reader.read_clauses(literal)
             if len(clauses) == 1 and clauses[0].concepts and not clauses[0].values and not clauses[0].bare:
                 c = clauses[0]
                 rest = c.norm
@@ -692,9 +320,9 @@ class FactChecker:
                     + self.words.negation.find(rest)
                     + self.words.negation_after.find(rest)
                 )
-                rest = _blank(rest, spans)
+                rest = blank(rest, spans)
                 for _tid, words, _anchor in self.words.topics:
-                    rest = _blank(rest, words.find(rest))
+                    rest = blank(rest, words.find(rest))
                 if not _FILLER.sub("", rest).strip() and all(len(m) == 1 for m in c.concepts.values()):
                     found = frozenset((k, next(iter(m))) for k, m in c.concepts.items() if m != {"~"})
         with self._lock:
@@ -726,8 +354,8 @@ class FactChecker:
         out: list[tuple[re.Pattern[str] | None, str, tuple[str, ...]]] = []
         for k in keywords:
             if _ascii(k):
-                words = _WORD.findall(k)
-                stems = tuple(self._stem(x) for x in words if x not in _EN_STOP)
+                words = WORD.findall(k)
+                stems = tuple(self.reader.stem(x) for x in words if x not in EN_STOP)
                 negated = any(x in ("not", "no", "never") or x.endswith("n't") for x in words)
                 loose = stems if len(stems) >= 2 and not negated else ()
                 out.append((re.compile(rf"(?<![a-z0-9]){re.escape(k)}(?![a-z0-9])"), k, loose))
@@ -748,7 +376,7 @@ class FactChecker:
         at = c.norm.find(hit)
         before = c.norm[max(0, at - 12) : at] if at >= 0 else ""
         cues = self.words.negation.find(before) if before else []
-        if any(_units(before[e:]) <= 2 for _s, e in cues) and not self.words.not_negation(before):
+        if any(units(before[e:]) <= 2 for _s, e in cues) and not self.words.not_negation(before):
             return None
         return hit, fact.statement, "wrong-answer"
 
@@ -807,7 +435,7 @@ class FactChecker:
 
     def _has_number(self, number: str, value: Value | None, clauses: list[Clause]) -> bool:
         if value is not None:
-            scale = value.lo / _raw_number(value) if _raw_number(value) else 1.0
+            scale = value.lo / raw_number(value) if raw_number(value) else 1.0
             target = float(number) * scale
             f = value.compare_key()[1]
             for c in clauses:
@@ -819,7 +447,7 @@ class FactChecker:
                         ):
                             return True
             return False
-        if _SIZE.fullmatch(number):
+        if SIZE.fullmatch(number):
             return any(number in c.sizes for c in clauses)
         return any(number in c.bare or number in plain_numbers(c.norm) for c in clauses)
 
@@ -892,7 +520,7 @@ class FactChecker:
                 top = max(sc for sc, _, _ in agreeing)
                 _, home, fc = next(x for x in agreeing if x[0] == top)
                 counted_from_elsewhere = c.anchors and fc.anchors and not c.anchors.keys() & fc.anchors.keys()
-                if home.id == fact.id and v.unit in _DURATIONS and counted_from_elsewhere:
+                if home.id == fact.id and v.unit in DURATIONS and counted_from_elsewhere:
                     return "、".join(c.anchors.values()), "、".join(fc.anchors.values()), "anchor"
                 continue
             mine = [fv for sc, f, _, fv in scored if f.id == fact.id and sc == best]
@@ -905,20 +533,20 @@ class FactChecker:
         self, c: Clause, fact: Fact, facts: Sequence[Fact], echoed: Echoes, keyword: bool
     ) -> tuple[str, str, str] | None:
         """A number without a unit (a shoe size, EU 42.5) where the fact gives one of the same magnitude."""
-        expected = [float(n) for n, v in fact.typed if v is None and _NUM.fullmatch(n)]
+        expected = [float(n) for n, v in fact.typed if v is None and NUM.fullmatch(n)]
         if not expected or not c.bare:
             return None
         given = {x for f in facts for fc in f.clauses for x in fc.bare} | {
-            _fmt(x) for f in facts for fc in f.clauses for v in fc.values for x in _written_numbers(v)
+            fmt(x) for f in facts for fc in f.clauses for v in fc.values for x in written_numbers(v)
         }
         for number in sorted(c.bare - echoed.bare - given):
             x = float(number)
             near = [e for e in expected if e and 0.5 <= x / e <= 2]
             if not near or x in expected:
                 continue
-            home = [fc for fc in fact.clauses if any(_fmt(e) in fc.bare for e in near)]
+            home = [fc for fc in fact.clauses if any(fmt(e) in fc.bare for e in near)]
             if keyword or any(self._overlap(c, fact, fc) >= 2 for fc in home) or self._overlap(c, fact) >= 2:
-                return number, _fmt(near[0]), "number"
+                return number, fmt(near[0]), "number"
         return None
 
     def _mentioned(self, c: Clause, v: Value, facts: Sequence[Fact]) -> bool:
@@ -926,7 +554,7 @@ class FactChecker:
         "10元专属券")."""
         if v.shape != "point":
             return False
-        number = _fmt(_raw_number(v))
+        number = fmt(raw_number(v))
         return any(number in fc.bare and c.terms & fc.terms for f in facts for fc in f.clauses)
 
     def _wrong_size(
@@ -944,7 +572,7 @@ class FactChecker:
         for label, values in c.ratings.items():
             expected = set().union(*(fc.ratings.get(label, set()) for fc in fact.clauses))
             if expected and not values & expected:
-                return f"{label.upper()}{_fmt(min(values))}", f"{label.upper()}{_fmt(min(expected))}", "rating"
+                return f"{label.upper()}{fmt(min(values))}", f"{label.upper()}{fmt(min(expected))}", "rating"
         return None
 
     def _wrong_polarity(self, c: Clause, fact: Fact, facts: Sequence[Fact]) -> tuple[str, str, str] | None:
@@ -996,11 +624,6 @@ class FactChecker:
 # helpers
 
 
-def raw_of(raw: str, norm: str, hit: tuple[int, int]) -> str:
-    """The words as written for a hit in the normalised text (the same slice when folding kept the length)."""
-    return raw[hit[0] : hit[1]] if len(raw) == len(norm) else norm[hit[0] : hit[1]]
-
-
 def _matched(c: Clause, matchers: tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...]) -> str | None:
     """The first keyword-style matcher found in the clause, as written in the matcher."""
     for pattern, k, stems in matchers:
@@ -1024,66 +647,16 @@ def _ascii(text: str) -> bool:
     return not CJK.search(text)
 
 
-def _units(text: str) -> int:
-    """Chinese characters plus English words and numbers: the distance a negation may reach over."""
-    return len(CJK.findall(text)) + len(re.findall(r"[a-z0-9]+", text))
-
-
-def _spans(hits: list[tuple[int, int]]) -> set[int]:
-    return {i for s, e in hits for i in range(s, e)}
-
-
-def _merge(cues: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Overlapping cue hits become one (the longest)."""
-    out: list[tuple[int, int, str]] = []
-    for s, e, how in sorted(cues, key=lambda x: (x[0], -(x[1] - x[0]))):
-        if out and s < out[-1][1]:
-            continue
-        out.append((s, e, how))
-    return out
-
-
-def _blank(text: str, spans: list[tuple[int, int]]) -> str:
-    chars = list(text)
-    for s, e in spans:
-        for i in range(s, min(e, len(chars))):
-            chars[i] = " "
-    return "".join(chars)
-
-
-def _fmt(v: float) -> str:
-    return str(int(v)) if v == int(v) else f"{v:g}"
-
-
-def _written_numbers(v: Value) -> list[float]:
-    return [float(x) for x in _NUM.findall(v.written)]
-
-
-def _raw_number(v: Value) -> float:
-    nums = _written_numbers(v)
-    return nums[0] if nums else v.lo
-
-
 def _value_of(number: str, values: list[Value]) -> Value | None:
     """The statement value a fact number belongs to ("7" → "7天内"), or None for a bare number or a size."""
-    if not _NUM.fullmatch(number):
+    if not NUM.fullmatch(number):
         return None
     target = float(number)
     for v in values:
-        if target in _written_numbers(v):
+        if target in written_numbers(v):
             return v
     return None
 
 
 def _lexical(a: str, b: str) -> float:
     return dice(char_bigrams(normalise_text(a)), char_bigrams(normalise_text(b)))
-
-
-def _stemmer() -> Callable[[str], str]:
-    try:
-        import Stemmer
-
-        stem = Stemmer.Stemmer("english").stemWord
-    except ImportError:  # stemming helps, it is not required
-        return lambda w: w
-    return lambda w: stem(w)
