@@ -23,6 +23,12 @@ _QUESTION_END = re.compile(r"(吗|么|呢|是否|多少|几[天次个号码])[�
 # is …" and ", which takes …" do not.
 _EN_QUESTION = re.compile(r"^(is|are|do|does|did|can|could|will|would|should|shall)\b(?! (i|we) (can|could|do|say)\b)")
 _SENTENCE_END = frozenset(".!?。！？\n")
+_NUMBERISH = re.compile(
+    r"[零〇一二两三四五六七八九十百千万半]|\d|\b(zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty"
+    r"|ninety|hundred|thousand|million|billion|half|fortnight|an? (year|month|week|day|hour|minute))\b",
+    re.I,
+)
 SIZE = re.compile(r"(?<![a-z0-9'])(x{0,3}[sml]|[2-5]xl|xxl|xxxl)(?![a-z0-9])")
 WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
 NUM = re.compile(r"\d+(?:\.\d+)?")
@@ -194,7 +200,8 @@ class ClauseReader:
 
     def _clause(self, start: int, end: int, raw: str, sep: str, opens: bool = True) -> Clause:
         norm = normalise_text(raw).replace("’", "'")
-        digits = to_digits(norm)
+        # Writing numbers out in digits is the costly part of reading a clause: only for clauses that may hold one.
+        digits = to_digits(norm) if _NUMBERISH.search(norm) else norm
         question = (
             sep.strip() in ("?", "？") or bool(_QUESTION_END.search(norm)) or (opens and bool(_EN_QUESTION.match(norm)))
         )
@@ -229,9 +236,10 @@ class ClauseReader:
         c.codes = {x for x in CODE.findall(raw) if not (w.ratings and w.ratings.match(x))}
         c.sizes = {m.group(1) for m in SIZE.finditer(norm)}
         c.size_context = bool(w.size_words(norm))
-        c.scope = frozenset().union(*(covers for _sid, words, covers in w.scopes if words(norm)))
+        if w.scope_gate(norm):
+            c.scope = frozenset().union(*(covers for _sid, words, covers in w.scopes if words(norm)))
         named = self._polarity(c)
-        for kind in w.entities:
+        for kind in w.entities if w.entity_gate(norm) else ():
             for vid, words in kind.values:
                 hits = words.find(norm)
                 if hits:
@@ -241,6 +249,7 @@ class ClauseReader:
                     if units(norm[: hits[0][0]]) <= 2:
                         c.leading.setdefault(kind.kind, set()).add(vid)
         # A concept or entity counts once, as itself: its words do not also count as shared wording.
+        topical = w.topic_gate(norm)
         plain = norm
         for s, e in named:
             surface = norm[s:e]
@@ -250,9 +259,13 @@ class ClauseReader:
             self._terms(rest)
             | {"@" + k for k in c.concepts}
             | {f"#{k}:{v}" for k, vs in c.entities.items() for v in vs}
-            | {("&" if anchor else "%") + tid for tid, words, anchor in w.topics if words(plain)}
+            | (
+                {("&" if anchor else "%") + tid for tid, words, anchor in w.topics if words(plain)}
+                if topical
+                else set()
+            )
         )
-        for tid, words, anchor in w.topics:
+        for tid, words, anchor in w.topics if topical else ():
             hits = words.find(norm) if anchor else []
             if hits:
                 c.anchors[tid] = raw_of(raw, norm, hits[0])
@@ -276,7 +289,7 @@ class ClauseReader:
         w = self.words
         text = c.norm
         found: list[tuple[int, int, str, int]] = []  # start, end, concept, sign
-        for concept in w.concepts:
+        for concept in w.concepts if w.concept_gate(text) else ():
             found += [(s, e, concept.id, 1) for s, e in concept.words.find(text)]
             found += [(s, e, concept.id, -1) for s, e in concept.opposite.find(text)]
         if (

@@ -306,6 +306,12 @@ class FactWords:
         self.hedges = Words(data.hedges)
         self.concepts = tuple(CompiledConcept(c.id, Words(c.words), Words(c.opposite)) for c in data.concepts)
         self.topics = tuple((t.id, Words(t.words), t.anchor) for t in data.topics)
+        # One pass each tells whether a text names any concept, entity, topic or scope at all: most clauses name
+        # few, and the per-item lists are only searched when the gate opens.
+        self.concept_gate = Words([e for c in data.concepts for e in (*c.words, *c.opposite)])
+        self.entity_gate = Words([e for k in data.entities for v in k.values for e in v.words])
+        self.topic_gate = Words([e for t in data.topics for e in t.words])
+        self.scope_gate = Words([e for sc in data.scopes for e in sc.words])
         self.implied = tuple((r.denies, frozenset(r.by)) for r in data.implied)
         self.scopes = tuple((sc.id, Words(sc.words), frozenset(sc.covers) or frozenset({sc.id})) for sc in data.scopes)
         harm = "|".join(e[3:] if e.startswith("re:") else re.escape(e) for e in data.warnings)
