@@ -285,13 +285,9 @@ class FactChecker:
             stating = [c for c in agreeing if self._keyword(c, fact)] or [c for c in agreeing if self._covers(c, fact)]
             on_topic = bool(stating)
             span = stating[0] if stating else None
-            # A question states nothing (the reply as sent when it asks nothing: its meaning vector is cached).
             plain = [c for c in clauses if not c.question]
-            told = reply if len(plain) == len(clauses) else " ".join(c.raw for c in plain)
-            if not on_topic and told.strip():
-                sim = similarity(fact.statement, told) if similarity else _lexical(fact.statement, told)
-                limit = self.meaning_threshold if similarity else self.lexical_threshold
-                on_topic = sim >= limit and self._names_subjects(clauses, fact)
+            if not on_topic and plain and not any(self._denies(c, fact) for c in about):
+                on_topic = self._means(reply, clauses, plain, fact, similarity)
             numbers = frozenset(
                 n for n, v in fact.typed if self._has_number(n, v, [c for c in clauses if not c.question])
             )
@@ -420,6 +416,23 @@ class FactChecker:
             if shared >= COVER_MIN and shared >= COVER_SHARE * weight:
                 return True
         return False
+
+    def _means(
+        self, reply: str, clauses: list[Clause], plain: list[Clause], fact: Fact, similarity: Similarity | None
+    ) -> bool:
+        """The reply says the fact in other words: close in meaning to its statement, naming its subject.
+
+        A question states nothing: without an embedder only the reply's other clauses are compared; with one, the
+        reply as sent (its vector is already computed) when some other clause shares the statement's wording.
+        """
+        if not self._names_subjects(clauses, fact):
+            return False
+        if similarity is None:
+            told = reply if len(plain) == len(clauses) else " ".join(c.raw for c in plain)
+            return _lexical(fact.statement, told) >= self.lexical_threshold
+        if len(plain) < len(clauses) and not any(self._overlap(c, fact) for c in plain):
+            return False
+        return similarity(fact.statement, reply) >= self.meaning_threshold
 
     def _names_subjects(self, clauses: list[Clause], fact: Fact) -> bool:
         """A reply matched by meaning alone must name the fact's subject entities (a special VAT invoice)."""

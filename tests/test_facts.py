@@ -340,3 +340,9 @@ def test_every_reply_that_contradicts_a_fact_is_a_finding() -> None:
     )
     policy = grade.criterion("exchange-policy")
     assert policy is not None and [f.turn for f in policy.findings] == [1, 3]
+
+
+def test_reassurance_about_a_concept_is_neither_for_nor_against() -> None:
+    pilling = CHECK.compile([fact("pills", "羊毛混纺可能轻微起球，用毛球修剪器处理", ["轻微起球"])])
+    assert wrong("不用担心起球，轻微的用修剪器修一下就好", facts=pilling) == set()
+    assert wrong("这款不会起球的", facts=pilling) == {"pills"}
