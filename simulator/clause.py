@@ -17,8 +17,16 @@ from simulator.factwords import FactWords
 from simulator.quantities import quantities, to_digits
 from simulator.text import CJK, CJK_RUN, normalise_text
 
-_SEPARATOR = re.compile(r"[，,。！!？?；;\n（）()【】]|\s/\s|\s[-–—]\s|(?<=[a-z0-9%)])\.(?=\s|$)|\.\s")
-_QUESTION_END = re.compile(r"(吗|么|呢|是否|多少|几[天次个号码])[呀呢啊哈~～]*$")
+_SEPARATOR = re.compile(r"[，,。！!？?；;\n]|\s/\s|\s[-–—]\s|(?<=[a-z0-9%)])\.(?=\s|$)|\.\s")
+# An aside in brackets is a clause of its own; the words around it stay one clause
+# ("直播间专属价（以及秒杀）不参与价保").
+_ASIDE = re.compile(r"[（(【\[]([^（）()【】\[\]]*)[）)】\]]")
+_QUESTION_END = re.compile(r"(吗|么|是否|多少|几[天次个号码])[呀呢啊哈~～]*$")
+# 呢 ends a question only after a question word ("您穿多大的呢"), not a statement ("我在呢") or cloth (双面呢).
+_QUESTION_NE = re.compile(
+    r"(什么|哪|怎么|怎样|咋|多少|多大|多长|多久|多高|多重|几|谁|为什么|为啥|是不是|有没有|能不能|会不会|可不可以|要不要)"
+    r".*(?<![面毛])呢[呀啊~～]*$"
+)
 # A sentence that opens with an auxiliary verb asks something even without "?" ("is it lined"); "what I can tell you
 # is …" and ", which takes …" do not.
 _EN_QUESTION = re.compile(r"^(is|are|do|does|did|can|could|will|would|should|shall)\b(?! (i|we) (can|could|do|say)\b)")
@@ -45,7 +53,7 @@ EN_STOP = frozenset(
     """a an and are as at be been but by can could did do does for from get got had has have how i i'm i'll if
     in into is it it's its just me my of on or our so than that the their them then there these they this to
     was we we'll we're were what when where which who will with would you you'll you're your yours us very
-    really also only all any some one here now let please thanks thank hi hello yes yep ok okay sure hey""".split()  # noqa: SIM905
+    really also only all any some one here now let please thanks thank hi hello yes yep ok okay sure hey such""".split()  # noqa: SIM905
 )
 _ZH_STOP = frozenset(
     "的了吗呢啊吧呀哦嘛么哈啦呗嗯是我你他她它们这那在和与就都也还又很亲您可以能会要个有把被给让哒滴噢喔"
@@ -184,7 +192,16 @@ class ClauseReader:
         return list(found)
 
     def read_clauses(self, text: str) -> list[Clause]:
-        out = []
+        asides = [
+            self._clause(m.start(1), m.end(1), m.group(1).strip(), "", True)
+            for m in _ASIDE.finditer(text)
+            if m.group(1).strip()
+        ]
+        main = _ASIDE.sub(lambda m: " " * len(m.group(0)), text)  # same length: offsets stay valid
+        return sorted(self._split(main) + asides, key=lambda c: c.start)
+
+    def _split(self, text: str) -> list[Clause]:
+        out: list[Clause] = []
         pos = 0
         opens = True  # the clause starts a sentence
         for m in [*_SEPARATOR.finditer(text), None]:
@@ -193,17 +210,32 @@ class ClauseReader:
             raw = text[pos:end]
             if raw.strip():
                 lead = len(raw) - len(raw.lstrip())
-                out.append(self._clause(pos + lead, end - (len(raw) - len(raw.rstrip())), raw.strip(), sep, opens))
+                c = self._clause(pos + lead, end - (len(raw) - len(raw.rstrip())), raw.strip(), sep, opens)
+                if not opens and out:
+                    self._carry(out[-1], c)
+                out.append(c)
                 opens = bool(set(sep) & _SENTENCE_END)
             pos = m.end() if m is not None else len(text)
         return out
+
+    def _carry(self, before: Clause, c: Clause) -> None:
+        """A clause that names no subject of its own continues the sentence's: "增值税专用发票需要完整信息，3个工作日
+        开出" — the 3 workdays are the special invoice's."""
+        for kind in self.words.entities:
+            if kind.role == "subject" and kind.kind in before.entities and kind.kind not in c.entities:
+                c.entities[kind.kind] = set(before.entities[kind.kind])
+                c.terms |= {f"#{kind.kind}:{v}" for v in before.entities[kind.kind]}
+        if before.codes and not c.codes:
+            c.codes = set(before.codes)
 
     def _clause(self, start: int, end: int, raw: str, sep: str, opens: bool = True) -> Clause:
         norm = normalise_text(raw).replace("’", "'")
         # Writing numbers out in digits is the costly part of reading a clause: only for clauses that may hold one.
         digits = to_digits(norm) if _NUMBERISH.search(norm) else norm
         question = (
-            sep.strip() in ("?", "？") or bool(_QUESTION_END.search(norm)) or (opens and bool(_EN_QUESTION.match(norm)))
+            sep.strip() in ("?", "？")
+            or bool(_QUESTION_END.search(norm) or _QUESTION_NE.search(norm))
+            or (opens and bool(_EN_QUESTION.match(norm)))
         )
         c = Clause(start, end, raw, norm, question, digits=digits)
         c.stems = frozenset(self.stem(x) for x in WORD.findall(norm))

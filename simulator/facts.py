@@ -53,10 +53,10 @@ from simulator.clause import (
     written_numbers,
 )
 from simulator.factwords import FactWords, fact_words_for
-from simulator.quantities import plain_numbers
+from simulator.quantities import plain_numbers, to_digits
 from simulator.scenario.base import VAR_RE
 from simulator.scenario.expectations import RequiredFact
-from simulator.text import CJK, char_bigrams, dice, normalise_text
+from simulator.text import CJK, CJK_RUN, char_bigrams, dice, normalise_text
 
 Similarity = Callable[[str, str], float]
 
@@ -64,6 +64,8 @@ _LOOKAROUND = re.compile(r"\(\?<?[!=][^)]*\)")
 _REGEX_META = re.compile(r"[\\\[\](){}|.*+?^$]")
 _FILLER = re.compile(r"[会是的都能了也就可以呢哦啊呀啦亲\s,，。!！~～]|\b(it|they|is|are|will|be|all|the)\b", re.I)
 COVER_MIN = 3  # shared topic weight for a clause to state a fact clause in other words
+_MODAL = re.compile(r"^\s*(能够|能|可以|可|会|应该|要|得|to be|be|to)\b\s*|^\s*(能够|能|可以|可|会|应该|要|得)")
+DENIAL_SHARE = 0.75  # share of a denied phrase's units a clause must carry to assert it
 COVER_SHARE = 0.5  # … and the share of the fact clause's topic weight it must carry
 _CACHE_SIZE = 256  # compiled fact sets kept (one per scenario and variable draw)
 
@@ -93,6 +95,7 @@ class Fact:
     named: Mapping[str, frozenset[str]] = field(default_factory=dict)  # entity kind -> values the statement names
     matchers: tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...] = ()  # compiled keywords
     wrong: tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...] = ()  # compiled wrong answers
+    denials: tuple[tuple[frozenset[str], str], ...] = ()  # what the statement says must not be, as topic units
 
     def entities(self, kind: str) -> frozenset[str]:
         """The values of an entity kind the statement names."""
@@ -236,6 +239,7 @@ class FactChecker:
                         for kind in self.words.entities
                     },
                     matchers=self._matchers(keywords_n),
+                    denials=self._denials(clauses),
                     wrong=self._matchers(
                         tuple(k for k in (normalise_text(substitute(k, variables)).strip() for k in wrong) if k)
                     ),
@@ -345,6 +349,33 @@ class FactChecker:
 
     # -- topic -------------------------------------------------------------------------------------------------
 
+    def _denials(self, clauses: tuple[Clause, ...]) -> tuple[tuple[frozenset[str], str], ...]:
+        """What a statement negates, clause by clause: the words after a negation cue ("不能按原价开" → 按原价开,
+        "not to other retailers" → other retailers), as topic units, when they say enough to be recognised."""
+        out = []
+        for c in clauses:
+            cues = self._cues(c.norm)
+            if len(cues) != 1 or self.words.hedges(c.norm):
+                continue  # two negations cancel; a hedge negates nothing
+            rest = _MODAL.sub("", c.norm[cues[0][1] :])
+            units = _units_of(to_digits(rest), self.reader.stem)
+            if len(units) >= 2:
+                out.append((frozenset(units), c.raw))
+        return tuple(out)
+
+    def _cues(self, text: str) -> list[tuple[int, int]]:
+        """Negation cues in ``text`` that negate (not the 不 of 不错, the 无 of 无理由), the longest at a place."""
+        kept = {i for s, e in self.words.not_negation.find(text) for i in range(s, e)}
+        found = sorted(
+            self.words.negation.find(text) + self.words.negation_after.find(text), key=lambda h: (h[0], -h[1])
+        )
+        out: list[tuple[int, int]] = []
+        for s, e in found:
+            if (out and s < out[-1][1]) or kept & set(range(s, e)):
+                continue
+            out.append((s, e))
+        return out
+
     def _matchers(self, keywords: tuple[str, ...]) -> tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...]:
         """Each keyword as (whole-word pattern for English, substring for Chinese, stems of a multi-word one)."""
         out: list[tuple[re.Pattern[str] | None, str, tuple[str, ...]]] = []
@@ -363,6 +394,17 @@ class FactChecker:
         """A keyword of the fact in the clause: English ones as whole words (a keyword of several words also with
         its words in another order or apart), Chinese ones as written or with numbers in digits."""
         return _matched(c, fact.matchers) is not None
+
+    def _denied(self, c: Clause, fact: Fact) -> tuple[str, str, str] | None:
+        """The reply asserts what the fact itself says must not be (the fact: "不能按原价开"; the reply:
+        "可以按原价599开"; "not to other retailers" / "we can match other retailers")."""
+        if not fact.denials or self._cues(c.norm) or self.words.hedges(c.norm):
+            return None
+        units = _units_of(c.digits, self.reader.stem)
+        for denied, text in fact.denials:
+            if len(denied & units) >= max(2, DENIAL_SHARE * len(denied)):
+                return c.raw, text, "polarity"
+        return None
 
     def _wrong_answer(self, c: Clause, fact: Fact) -> tuple[str, str, str] | None:
         """One of the fact's known wrong answers, not negated ("不是从付款那天算" corrects it)."""
@@ -481,6 +523,7 @@ class FactChecker:
             keyword = self._keyword(c, fact)
             found = (
                 self._wrong_answer(c, fact)
+                or self._denied(c, fact)
                 or self._wrong_value(c, fact, facts, echoed, keyword)
                 or self._wrong_bare(c, fact, facts, echoed, keyword)
                 or self._wrong_size(c, fact, facts, echoed_sizes, keyword)
@@ -594,16 +637,24 @@ class FactChecker:
                 continue
             mark = next(iter(marks))
             scoped = [
-                (self._topic_score(c, f, fc), f, fc.concepts[concept], fc.scope)
+                (self._topic_score(c, f, fc), self._overlap(c, f, fc) - 2, f, fc.concepts[concept], fc.scope)
                 for f in facts
                 for fc in f.clauses
                 if concept in fc.concepts and self._about(c, f) and (not c.scope or not fc.scope or c.scope & fc.scope)
             ]
-            # Agreeing means a fact says the same about everything the clause covers ("来回运费我们包" is not
-            # backed by "the shop pays the new item's postage" when the buyer pays the return leg).
-            if not scoped or any(mark in m and (not c.scope or not sc or c.scope <= sc) for _, _, m, sc in scoped):
+            if not scoped:
                 continue
-            held = [(s, f, m) for s, f, m, _ in scoped]
+            # Agreeing means a fact clause about (nearly) the same thing — its own wording, the shared concept aside —
+            # says the same about everything the clause covers: "来回运费我们包" is not backed by "the shop pays the new
+            # item's postage" when the buyer pays the return leg, "直播间的也能价保" not by "价保15天" when 直播间专属价
+            # is excluded.
+            near = max(x[1] for x in scoped)
+            if any(
+                mark in m and (not c.scope or not sc or c.scope <= sc) and same * 2 >= near
+                for _, same, _, m, sc in scoped
+            ):
+                continue
+            held = [(s, f, m) for s, _, f, m, _ in scoped]
             best = max(s for s, _, _ in held)
             owner = next(f for s, f, _ in held if s == best)
             if owner.id == fact.id and any(
@@ -635,6 +686,12 @@ class FactChecker:
 
 # ---------------------------------------------------------------------------------------------------------------
 # helpers
+
+
+def _units_of(text: str, stem: Callable[[str], str]) -> set[str]:
+    """Chinese character pairs (figures left out) and English word stems: what a denied phrase is recognised by."""
+    out = {run[i : i + 2] for run in CJK_RUN.findall(NUM.sub("", text)) for i in range(len(run) - 1)}
+    return out | {stem(w) for w in WORD.findall(text) if len(w) > 2 and w not in EN_STOP}
 
 
 def _matched(c: Clause, matchers: tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...]) -> str | None:

@@ -74,6 +74,8 @@ _UNITS: dict[str, tuple[str, float]] = {
     "公里": ("km", 1),
     "inches": ("inch", 1),
     "inch": ("inch", 1),
+    "姆米": ("momme", 1),  # silk weight
+    "momme": ("momme", 1),
     # shares and counts
     "%": ("pct", 1),
     "％": ("pct", 1),

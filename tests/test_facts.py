@@ -346,3 +346,38 @@ def test_reassurance_about_a_concept_is_neither_for_nor_against() -> None:
     pilling = CHECK.compile([fact("pills", "羊毛混纺可能轻微起球，用毛球修剪器处理", ["轻微起球"])])
     assert wrong("不用担心起球，轻微的用修剪器修一下就好", facts=pilling) == set()
     assert wrong("这款不会起球的", facts=pilling) == {"pills"}
+
+
+def test_what_the_fact_says_must_not_be_is_its_wrong_answer() -> None:
+    invoice = CHECK.compile([fact("as-paid", "发票按实付金额开，不能按吊牌价开", ["实付"])])
+    assert wrong("发票可以按吊牌价给您开", facts=invoice) == {"as-paid"}
+    assert wrong("不能按吊牌价开哦，只能按实付", facts=invoice) == set()
+    match = CHECK.compile([fact("own-only", "We match our own prices, not prices at other stores.", ["our own"])])
+    assert wrong("Sure, we can match prices at other stores", facts=match) == {"own-only"}
+
+
+def test_an_aside_in_brackets_keeps_the_sentence_together() -> None:
+    excluded = CHECK.compile(
+        [
+            fact("window", "价保自付款起 15 天内有效", ["价保"], ["15"]),
+            fact("excluded", "直播间专属价（以及秒杀活动价）不参与价保", ["不参与价保"]),
+        ]
+    )
+    assert wrong("直播间的专属价也可以价保的", facts=excluded) == {"excluded"}
+    assert wrong("付款15天内都能价保", facts=excluded) == set()
+
+
+def test_a_clause_continues_the_subject_of_its_sentence() -> None:
+    # "5个工作日" belongs to the special invoice named before the comma, not to the ordinary one's 48 hours.
+    invoices = CHECK.compile(
+        [
+            fact("special", "增值税专用发票5个工作日开出", ["专票"], ["5"]),
+            fact("ordinary", "电子普通发票确认收货后48小时内开出", ["普票"], ["48"]),
+        ]
+    )
+    assert wrong("增值税专用发票需要完整信息，5个工作日开出", facts=invoices) == set()
+
+
+def test_ne_ends_a_question_only_after_a_question_word() -> None:
+    assert CHECK.clauses("您平时穿多大码呢")[0].question
+    assert not CHECK.clauses("这款是羊毛混纺的双面呢")[0].question

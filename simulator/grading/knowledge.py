@@ -95,7 +95,7 @@ class KnowledgeScorer:
                     D,
                     fact.id,
                     lost,
-                    ctx.say(mid, said=c.said, expected=c.expected),
+                    ctx.say(mid, said=" ".join(c.said.split()), expected=" ".join(c.expected.split())),
                     turn,
                     Hit(c.span[0], c.span[1], c.evidence),
                     source=source,
