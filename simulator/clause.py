@@ -161,6 +161,7 @@ class Clause:
     ratings: dict[str, set[float]] = field(default_factory=dict)
     codes: set[str] = field(default_factory=set)
     size_context: bool = False
+    memo: dict[tuple[str, ...], bool] = field(default_factory=dict, compare=False, repr=False)  # per-fact answers
 
 
 class ClauseReader:

@@ -33,6 +33,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from simulator.clause import (
     CODE,
@@ -56,7 +57,7 @@ from simulator.factwords import FactWords, fact_words_for
 from simulator.quantities import plain_numbers, to_digits
 from simulator.scenario.base import VAR_RE
 from simulator.scenario.expectations import RequiredFact
-from simulator.text import CJK, CJK_RUN, char_bigrams, dice, normalise_text
+from simulator.text import CJK, CJK_RUN, char_bigrams, normalise_text
 
 Similarity = Callable[[str, str], float]
 
@@ -96,6 +97,7 @@ class Fact:
     matchers: tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...] = ()  # compiled keywords
     wrong: tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...] = ()  # compiled wrong answers
     denials: tuple[tuple[frozenset[str], str], ...] = ()  # what the statement says must not be, as topic units
+    grams: frozenset[str] = frozenset()  # character pairs of the statement (meaning without an embedder)
 
     def entities(self, kind: str) -> frozenset[str]:
         """The values of an entity kind the statement names."""
@@ -240,6 +242,7 @@ class FactChecker:
                     },
                     matchers=self._matchers(keywords_n),
                     denials=self._denials(clauses),
+                    grams=_grams(text),
                     wrong=self._matchers(
                         tuple(k for k in (normalise_text(substitute(k, variables)).strip() for k in wrong) if k)
                     ),
@@ -393,7 +396,10 @@ class FactChecker:
     def _keyword(self, c: Clause, fact: Fact) -> bool:
         """A keyword of the fact in the clause: English ones as whole words (a keyword of several words also with
         its words in another order or apart), Chinese ones as written or with numbers in digits."""
-        return _matched(c, fact.matchers) is not None
+        key = ("kw", fact.id, fact.statement)
+        if key not in c.memo:
+            c.memo[key] = _matched(c, fact.matchers) is not None
+        return c.memo[key]
 
     def _denied(self, c: Clause, fact: Fact) -> tuple[str, str, str] | None:
         """The reply asserts what the fact itself says must not be (the fact: "不能按原价开"; the reply:
@@ -471,7 +477,9 @@ class FactChecker:
             return False
         if similarity is None:
             told = reply if len(plain) == len(clauses) else " ".join(c.raw for c in plain)
-            return _lexical(fact.statement, told) >= self.lexical_threshold
+            grams = _grams(told)
+            shared = 2 * len(fact.grams & grams) / (len(fact.grams) + len(grams)) if fact.grams and grams else 0.0
+            return shared >= self.lexical_threshold  # character-pair Dice
         if len(plain) < len(clauses) and not any(self._overlap(c, fact) for c in plain):
             return False
         return similarity(fact.statement, reply) >= self.meaning_threshold
@@ -728,5 +736,6 @@ def _value_of(number: str, values: list[Value]) -> Value | None:
     return None
 
 
-def _lexical(a: str, b: str) -> float:
-    return dice(char_bigrams(normalise_text(a)), char_bigrams(normalise_text(b)))
+@lru_cache(maxsize=4096)
+def _grams(text: str) -> frozenset[str]:
+    return frozenset(char_bigrams(normalise_text(text)))
