@@ -19,7 +19,6 @@ from simulator.acts import ActDetector, substitute
 from simulator.facts import Fact, FactChecker, Reading
 from simulator.grading.claims import Claim, about_the_same, contradictions, extract_claims
 from simulator.grading.context import FACT_KINDS, GradingContext
-from simulator.grading.lexicon import Hit
 from simulator.grading.result import CUT_OFF, CriterionResult, Finding, Source, Suggestion, deduct, unscored
 from simulator.grading.scorer import evidence_finding
 from simulator.knowledge.passage import Passage
@@ -90,18 +89,20 @@ class KnowledgeScorer:
             for turn, c in wrong:
                 assert c is not None
                 mid = "fact.opposite" if c.kind == "polarity" else "fact.wrong"
-                f = evidence_finding(
-                    ctx,
-                    D,
-                    fact.id,
-                    lost,
-                    ctx.say(mid, said=" ".join(c.said.split()), expected=" ".join(c.expected.split())),
-                    turn,
-                    Hit(c.span[0], c.span[1], c.evidence),
-                    source=source,
+                lo, hi = c.span
+                findings.append(
+                    Finding(  # the better reply is the fact itself, so no 话术 search is needed
+                        D,
+                        fact.id,
+                        lost,
+                        ctx.say(mid, said=" ".join(c.said.split()), expected=" ".join(c.expected.split())),
+                        turn=turn,
+                        evidence=ctx.transcript.turns[turn].text[lo:hi],
+                        span=(lo, hi),
+                        source=source,
+                        suggestion=suggestion,
+                    )
                 )
-                f.suggestion = suggestion
-                findings.append(f)
             return deduct(D, fact.id, title, fact.points, findings)
         if stated:
             return deduct(D, fact.id, title, fact.points, [])
