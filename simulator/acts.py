@@ -13,7 +13,8 @@ Detection has two layers:
   cash-back) are lexicon-only, because a false "rude" would punish a good trainee for nothing.
 
 Three acts need context: ``slow`` needs the response time, ``wrong-info`` needs the scenario's required facts
-(a clause about a fact's topic that states a different number), ``curt`` looks at the length of the reply.
+(the grader's own fact check, :mod:`simulator.facts`, finds the reply contradicting one), ``curt`` looks at the
+length of the reply.
 """
 
 from __future__ import annotations
