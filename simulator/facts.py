@@ -31,43 +31,37 @@ import copy
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
 from simulator.clause import (
     CODE,
-    DURATIONS,
-    EN_STOP,
     NUM,
     PREREQUISITE_UNITS,
     SIZE,
-    WORD,
     Clause,
-    ClauseReader,
     Echoes,
     Value,
     blank,
     fmt,
     raw_number,
-    units,
     written_numbers,
 )
+from simulator.contradiction import Contradiction, ContradictionFinder
 from simulator.factwords import FactWords, fact_words_for
 from simulator.quantities import plain_numbers, to_digits
 from simulator.scenario.base import VAR_RE
 from simulator.scenario.expectations import RequiredFact
-from simulator.text import CJK, CJK_RUN, char_bigrams, normalise_text
+from simulator.text import char_bigrams, normalise_text
+from simulator.topic import Fact, units_of
 
 Similarity = Callable[[str, str], float]
 
 _LOOKAROUND = re.compile(r"\(\?<?[!=][^)]*\)")
 _REGEX_META = re.compile(r"[\\\[\](){}|.*+?^$]")
 _FILLER = re.compile(r"[会是的都能了也就可以呢哦啊呀啦亲\s,，。!！~～]|\b(it|they|is|are|will|be|all|the)\b", re.I)
-COVER_MIN = 3  # shared topic weight for a clause to state a fact clause in other words
 _MODAL = re.compile(r"^\s*(能够|能|可以|可|会|应该|要|得|to be|be|to)\b\s*|^\s*(能够|能|可以|可|会|应该|要|得)")
-DENIAL_SHARE = 0.75  # share of a denied phrase's units a clause must carry to assert it
-COVER_SHARE = 0.5  # … and the share of the fact clause's topic weight it must carry
 _CACHE_SIZE = 256  # compiled fact sets kept (one per scenario and variable draw)
 
 
@@ -77,42 +71,6 @@ class Verdict(StrEnum):
     STATED = "stated"
     CONTRADICTED = "contradicted"
     SILENT = "silent"
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A required fact, compiled for reading (see :meth:`FactChecker.compile`)."""
-
-    id: str
-    statement: str
-    keywords: tuple[str, ...]
-    numbers: tuple[str, ...]
-    clauses: tuple[Clause, ...]
-    typed: tuple[tuple[str, Value | None], ...]  # each number with the statement value it belongs to
-    sizes: frozenset[str]
-    inputs: frozenset[str]  # measurements the customer must have given before the fact can be judged
-    codes: frozenset[str]
-    terms: frozenset[str]
-    named: Mapping[str, frozenset[str]] = field(default_factory=dict)  # entity kind -> values the statement names
-    matchers: tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...] = ()  # compiled keywords
-    wrong: tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...] = ()  # compiled wrong answers
-    denials: tuple[tuple[frozenset[str], str], ...] = ()  # what the statement says must not be, as topic units
-    grams: frozenset[str] = frozenset()  # character pairs of the statement (meaning without an embedder)
-
-    def entities(self, kind: str) -> frozenset[str]:
-        """The values of an entity kind the statement names."""
-        return self.named.get(kind, frozenset())
-
-
-@dataclass(frozen=True)
-class Contradiction:
-    """Where a reply contradicts a fact."""
-
-    span: tuple[int, int]
-    evidence: str
-    said: str
-    expected: str
-    kind: str  # number | size | polarity | entity | rating
 
 
 @dataclass(frozen=True)
@@ -149,7 +107,7 @@ def substitute(text: str, variables: Mapping[str, str]) -> str:
     return VAR_RE.sub(lambda m: variables.get(m.group(1), m.group(0)), text)
 
 
-class FactChecker:
+class FactChecker(ContradictionFinder):
     """Reads replies against a scenario's required facts.
 
     Args:
@@ -165,10 +123,9 @@ class FactChecker:
         meaning_threshold: float = 0.6,
         lexical_threshold: float = 0.5,
     ):
-        self.words = words or fact_words_for()
+        super().__init__(words or fact_words_for())
         self.meaning_threshold = meaning_threshold
         self.lexical_threshold = lexical_threshold
-        self.reader = ClauseReader(self.words)
         self._cache: dict[tuple, tuple[Fact, ...]] = {}
         self._claims_cache: dict[str, frozenset[tuple[str, str]] | None] = {}
         self._lock = threading.Lock()  # a server's checker reads replies from many request threads
@@ -361,85 +318,10 @@ class FactChecker:
             if len(cues) != 1 or self.words.hedges(c.norm):
                 continue  # two negations cancel; a hedge negates nothing
             rest = _MODAL.sub("", c.norm[cues[0][1] :])
-            units = _units_of(to_digits(rest), self.reader.stem)
+            units = units_of(to_digits(rest), self.reader.stem)
             if len(units) >= 2:
                 out.append((frozenset(units), c.raw))
         return tuple(out)
-
-    def _cues(self, text: str) -> list[tuple[int, int]]:
-        """Negation cues in ``text`` that negate (not the 不 of 不错, the 无 of 无理由), the longest at a place."""
-        kept = {i for s, e in self.words.not_negation.find(text) for i in range(s, e)}
-        found = sorted(
-            self.words.negation.find(text) + self.words.negation_after.find(text), key=lambda h: (h[0], -h[1])
-        )
-        out: list[tuple[int, int]] = []
-        for s, e in found:
-            if (out and s < out[-1][1]) or kept & set(range(s, e)):
-                continue
-            out.append((s, e))
-        return out
-
-    def _matchers(self, keywords: tuple[str, ...]) -> tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...]:
-        """Each keyword as (whole-word pattern for English, substring for Chinese, stems of a multi-word one)."""
-        out: list[tuple[re.Pattern[str] | None, str, tuple[str, ...]]] = []
-        for k in keywords:
-            if _ascii(k):
-                words = WORD.findall(k)
-                stems = tuple(self.reader.stem(x) for x in words if x not in EN_STOP)
-                negated = any(x in ("not", "no", "never") or x.endswith("n't") for x in words)
-                loose = stems if len(stems) >= 2 and not negated else ()
-                out.append((re.compile(rf"(?<![a-z0-9]){re.escape(k)}(?![a-z0-9])"), k, loose))
-            else:
-                out.append((None, k, ()))
-        return tuple(out)
-
-    def _keyword(self, c: Clause, fact: Fact) -> bool:
-        """A keyword of the fact in the clause: English ones as whole words (a keyword of several words also with
-        its words in another order or apart), Chinese ones as written or with numbers in digits."""
-        key = ("kw", fact.id, fact.statement)
-        if key not in c.memo:
-            c.memo[key] = _matched(c, fact.matchers) is not None
-        return c.memo[key]
-
-    def _denied(self, c: Clause, fact: Fact) -> tuple[str, str, str] | None:
-        """The reply asserts what the fact itself says must not be (the fact: "不能按原价开"; the reply:
-        "可以按原价599开"; "not to other retailers" / "we can match other retailers")."""
-        if not fact.denials or self._cues(c.norm) or self.words.hedges(c.norm):
-            return None
-        units = _units_of(c.digits, self.reader.stem)
-        for denied, text in fact.denials:
-            if len(denied & units) >= max(2, DENIAL_SHARE * len(denied)):
-                return c.raw, text, "polarity"
-        return None
-
-    def _wrong_answer(self, c: Clause, fact: Fact) -> tuple[str, str, str] | None:
-        """One of the fact's known wrong answers, not negated ("不是从付款那天算" corrects it)."""
-        hit = _matched(c, fact.wrong)
-        if hit is None:
-            return None
-        at = c.norm.find(hit)
-        before = c.norm[max(0, at - 12) : at] if at >= 0 else ""
-        cues = self.words.negation.find(before) if before else []
-        if any(units(before[e:]) <= 2 for _s, e in cues) and not self.words.not_negation(before):
-            return None
-        return hit, fact.statement, "wrong-answer"
-
-    def _about(self, c: Clause, fact: Fact) -> bool:
-        """The clause may speak about the fact: no product code or subject of another thing."""
-        if fact.codes and c.codes and not (c.codes & fact.codes):
-            return False
-        for kind in self.words.entities:
-            mine = c.entities.get(kind.kind)
-            theirs = fact.entities(kind.kind)
-            if mine and theirs and not (mine & theirs) and (kind.role == "subject" or c.leading.get(kind.kind)):
-                return False
-        return True
-
-    def _overlap(self, c: Clause, fact: Fact, fc: Clause | None = None) -> int:
-        """How much wording a reply clause shares with the fact (or one of its clauses); concepts count twice."""
-        terms = fc.terms if fc is not None else fact.terms
-        shared = c.terms & terms
-        return sum(2 if t[0] in "@#%" else 1 for t in shared)
 
     def mentions(self, text: str, fact: Fact) -> bool:
         """Whether ``text`` (a customer's question, say) is about the fact: a keyword, or most of a fact clause's
@@ -447,23 +329,6 @@ class FactChecker:
         return any(
             self._about(c, fact) and (self._keyword(c, fact) or self._covers(c, fact)) for c in self.clauses(text)
         )
-
-    def _denies(self, c: Clause, fact: Fact) -> bool:
-        """The clause says the opposite of the fact about one of its concepts (it cannot be stating the fact)."""
-        for concept, marks in c.concepts.items():
-            held = set().union(*(fc.concepts.get(concept, set()) for fc in fact.clauses))
-            if marks in ({"+"}, {"-"}) and held and held <= {"+", "-"} and not marks & held:
-                return True
-        return False
-
-    def _covers(self, c: Clause, fact: Fact) -> bool:
-        """The clause says most of one of the fact's clauses in its own words."""
-        for fc in fact.clauses:
-            weight = sum(2 if t[0] in "@#%" else 1 for t in fc.terms)
-            shared = self._overlap(c, fact, fc)
-            if shared >= COVER_MIN and shared >= COVER_SHARE * weight:
-                return True
-        return False
 
     def _means(
         self, reply: str, clauses: list[Clause], plain: list[Clause], fact: Fact, similarity: Similarity | None
@@ -484,18 +349,6 @@ class FactChecker:
             return False
         return similarity(fact.statement, reply) >= self.meaning_threshold
 
-    def _names_subjects(self, clauses: list[Clause], fact: Fact) -> bool:
-        """A reply matched by meaning alone must name the fact's subject entities (a special VAT invoice)."""
-        for kind in self.words.entities:
-            if kind.role != "subject":
-                continue
-            theirs = fact.entities(kind.kind)
-            if theirs and not any(c.entities.get(kind.kind, set()) & theirs for c in clauses):
-                return False
-        return not fact.codes or any(c.codes & fact.codes for c in clauses) or not any(c.codes for c in clauses)
-
-    # -- numbers -----------------------------------------------------------------------------------------------
-
     def _has_number(self, number: str, value: Value | None, clauses: list[Clause]) -> bool:
         if value is not None:
             scale = value.lo / raw_number(value) if raw_number(value) else 1.0
@@ -515,214 +368,6 @@ class FactChecker:
         return any(number in c.bare or number in plain_numbers(c.norm) for c in clauses)
 
     # -- contradictions ----------------------------------------------------------------------------------------
-
-    def _contradiction(
-        self,
-        about: list[Clause],
-        fact: Fact,
-        facts: Sequence[Fact],
-        echoed: Echoes,
-        echoed_sizes: set[str],
-        prompt_on_topic: bool,
-    ) -> Contradiction | None:
-        for c in about:
-            if c.question:
-                continue
-            keyword = self._keyword(c, fact)
-            found = (
-                self._wrong_answer(c, fact)
-                or self._denied(c, fact)
-                or self._wrong_value(c, fact, facts, echoed, keyword)
-                or self._wrong_bare(c, fact, facts, echoed, keyword)
-                or self._wrong_size(c, fact, facts, echoed_sizes, keyword)
-                or self._wrong_rating(c, fact)
-                or self._wrong_polarity(c, fact, facts)
-                or self._wrong_entity(c, fact, facts, keyword or prompt_on_topic)
-            )
-            if found is not None:
-                said, expected, kind = found
-                start, end = c.start, c.end
-                at = c.raw.lower().find(said.lower()) if kind != "polarity" else -1
-                if at >= 0:  # the evidence is the wrong figure itself when it is written as shown
-                    start, end = c.start + at, c.start + at + len(said)
-                return Contradiction((start, end), c.raw[start - c.start : end - c.start], said, expected, kind)
-        return None
-
-    def _topic_score(self, c: Clause, fact: Fact, fc: Clause) -> int:
-        """How much a reply clause is about one clause of a fact: a keyword, the wording of the whole statement
-        (a figure is often in a clause of its own: "ships by standard delivery, 3–5 business days") and of the
-        clause itself."""
-        return (3 if self._keyword(c, fact) else 0) + self._overlap(c, fact) + self._overlap(c, fact, fc)
-
-    def _wrong_value(
-        self, c: Clause, fact: Fact, facts: Sequence[Fact], echoed: Echoes, keyword: bool
-    ) -> tuple[str, str, str] | None:
-        for v in c.values:
-            # A figure the customer said (or a fact gives without a unit) claims nothing new — but the event a
-            # window counts from still can be wrong ("七天无理由" said by her, "从付款那天开始算7天" by the agent).
-            repeated = echoed.repeats(v) or self._mentioned(c, v, facts)
-            # Every statement value of a comparable unit, in any fact, with how much the clause is about it.
-            scored = [
-                (self._topic_score(c, f, fc), f, fc, fv)
-                for f in facts
-                for fc in f.clauses
-                for fv in fc.values
-                if fv.comparable(v) and self._about(c, f) and not _other_topic(c, fc)
-            ]
-            scored = [x for x in scored if x[0] >= 1]
-            if not scored:
-                continue
-            best = max(x[0] for x in scored)
-            owner = next(f for sc, f, _, _ in scored if sc == best)  # one fault, one fact: the first that fits best
-            # A figure another fact gives a topic this clause is (nearly as much) about is not wrong — unless the
-            # window is counted from another event ("从付款起7天" for "签收起7天").
-            agreeing = [(sc, f, fc) for sc, f, fc, fv in scored if sc * 2 >= best and v.agrees(fv)]
-            if repeated and not agreeing:
-                continue
-            if agreeing:
-                # The figure says which fact the clause is about: the best-fitting one that gives it.
-                top = max(sc for sc, _, _ in agreeing)
-                _, home, fc = next(x for x in agreeing if x[0] == top)
-                counted_from_elsewhere = c.anchors and fc.anchors and not c.anchors.keys() & fc.anchors.keys()
-                if home.id == fact.id and v.unit in DURATIONS and counted_from_elsewhere:
-                    return "、".join(c.anchors.values()), "、".join(fc.anchors.values()), "anchor"
-                continue
-            mine = [fv for sc, f, _, fv in scored if f.id == fact.id and sc == best]
-            if owner.id != fact.id or not mine or (best < 2 and not keyword):
-                continue
-            return v.written, mine[0].written, "number"
-        return None
-
-    def _wrong_bare(
-        self, c: Clause, fact: Fact, facts: Sequence[Fact], echoed: Echoes, keyword: bool
-    ) -> tuple[str, str, str] | None:
-        """A number without a unit (a shoe size, EU 42.5) where the fact gives one of the same magnitude."""
-        expected = [float(n) for n, v in fact.typed if v is None and NUM.fullmatch(n)]
-        if not expected or not c.bare:
-            return None
-        given = {x for f in facts for fc in f.clauses for x in fc.bare} | {
-            fmt(x) for f in facts for fc in f.clauses for v in fc.values for x in written_numbers(v)
-        }
-        for number in sorted(c.bare - echoed.bare - given):
-            x = float(number)
-            near = [e for e in expected if e and 0.5 <= x / e <= 2]
-            if not near or x in expected:
-                continue
-            home = [fc for fc in fact.clauses if any(fmt(e) in fc.bare for e in near)]
-            if keyword or any(self._overlap(c, fact, fc) >= 2 for fc in home) or self._overlap(c, fact) >= 2:
-                return number, fmt(near[0]), "number"
-        return None
-
-    def _mentioned(self, c: Clause, v: Value, facts: Sequence[Fact]) -> bool:
-        """A single number that a fact clause on the same topic gives without a unit ("− 10 专属券" backs
-        "10元专属券")."""
-        if v.shape != "point":
-            return False
-        number = fmt(raw_number(v))
-        return any(number in fc.bare and c.terms & fc.terms for f in facts for fc in f.clauses)
-
-    def _wrong_size(
-        self, c: Clause, fact: Fact, facts: Sequence[Fact], echoed_sizes: set[str], keyword: bool
-    ) -> tuple[str, str, str] | None:
-        if not fact.sizes or not (keyword or c.size_context):
-            return None
-        said = c.sizes - echoed_sizes
-        others = set().union(*(f.sizes for f in facts if f.id != fact.id))
-        if said and not said & fact.sizes and not said & others:
-            return sorted(said)[0].upper(), "/".join(sorted(s.upper() for s in fact.sizes)), "size"
-        return None
-
-    def _wrong_rating(self, c: Clause, fact: Fact) -> tuple[str, str, str] | None:
-        for label, values in c.ratings.items():
-            expected = set().union(*(fc.ratings.get(label, set()) for fc in fact.clauses))
-            if expected and not values & expected:
-                return f"{label.upper()}{fmt(min(values))}", f"{label.upper()}{fmt(min(expected))}", "rating"
-        return None
-
-    def _wrong_polarity(self, c: Clause, fact: Fact, facts: Sequence[Fact]) -> tuple[str, str, str] | None:
-        for concept, marks in c.concepts.items():
-            if marks != {"+"} and marks != {"-"}:
-                continue
-            mark = next(iter(marks))
-            scoped = [
-                (self._topic_score(c, f, fc), self._overlap(c, f, fc) - 2, f, fc.concepts[concept], fc.scope)
-                for f in facts
-                for fc in f.clauses
-                if concept in fc.concepts and self._about(c, f) and (not c.scope or not fc.scope or c.scope & fc.scope)
-            ]
-            if not scoped:
-                continue
-            # Agreeing means a fact clause about (nearly) the same thing — its own wording, the shared concept aside —
-            # says the same about everything the clause covers: "来回运费我们包" is not backed by "the shop pays the new
-            # item's postage" when the buyer pays the return leg, "直播间的也能价保" not by "价保15天" when 直播间专属价
-            # is excluded.
-            near = max(x[1] for x in scoped)
-            if any(
-                mark in m and (not c.scope or not sc or c.scope <= sc) and same * 2 >= near
-                for _, same, _, m, sc in scoped
-            ):
-                continue
-            held = [(s, f, m) for s, _, f, m, _ in scoped]
-            best = max(s for s, _, _ in held)
-            owner = next(f for s, f, _ in held if s == best)
-            if owner.id == fact.id and any(
-                f.id == fact.id and s == best and ({"+", "-"} - {mark}) & m for s, f, m in held
-            ):
-                return c.raw, next(fc.raw for fc in fact.clauses if concept in fc.concepts), "polarity"
-        return None
-
-    def _wrong_entity(
-        self, c: Clause, fact: Fact, facts: Sequence[Fact], on_topic: bool
-    ) -> tuple[str, str, str] | None:
-        if not (on_topic or self._overlap(c, fact) >= 1):
-            return None
-        for kind in self.words.entities:
-            if kind.role != "attribute":
-                continue
-            mine = c.entities.get(kind.kind, set())
-            theirs = fact.entities(kind.kind)
-            if not mine or not theirs or mine & theirs:
-                continue
-            # Another fact on the same topic may name it (a scarf's silk next to a coat's wool).
-            if any(mine & f.entities(kind.kind) and self._overlap(c, f) > self._overlap(c, fact) for f in facts):
-                continue
-            said = "、".join(c.surface[v] for v in sorted(mine))
-            named = {v: fc.surface[v] for fc in fact.clauses for v in fc.surface if v in theirs}
-            return said, "、".join(named[v] for v in sorted(named)), "entity"
-        return None
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# helpers
-
-
-def _units_of(text: str, stem: Callable[[str], str]) -> set[str]:
-    """Chinese character pairs (figures left out) and English word stems: what a denied phrase is recognised by."""
-    out = {run[i : i + 2] for run in CJK_RUN.findall(NUM.sub("", text)) for i in range(len(run) - 1)}
-    return out | {stem(w) for w in WORD.findall(text) if len(w) > 2 and w not in EN_STOP}
-
-
-def _matched(c: Clause, matchers: tuple[tuple[re.Pattern[str] | None, str, tuple[str, ...]], ...]) -> str | None:
-    """The first keyword-style matcher found in the clause, as written in the matcher."""
-    for pattern, k, stems in matchers:
-        if pattern is not None:
-            if pattern.search(c.norm) or (stems and all(x in c.stems for x in stems)):
-                return k
-        elif k in c.norm or k in c.digits:
-            return k
-    return None
-
-
-def _other_topic(c: Clause, fc: Clause) -> bool:
-    """Both clauses name what they are about (退 / 发货) and it is not the same thing: a figure for one is not a
-    claim about the other."""
-    mine = {t for t in c.terms if t[0] == "%"}
-    theirs = {t for t in fc.terms if t[0] == "%"}
-    return bool(mine) and bool(theirs) and not mine & theirs
-
-
-def _ascii(text: str) -> bool:
-    return not CJK.search(text)
 
 
 def _value_of(number: str, values: list[Value]) -> Value | None:
