@@ -13,7 +13,8 @@ Detection has two layers:
   cash-back) are lexicon-only, because a false "rude" would punish a good trainee for nothing.
 
 Three acts need context: ``slow`` needs the response time, ``wrong-info`` needs the scenario's required facts
-(a clause about a fact's topic that states a different number), ``curt`` looks at the length of the reply.
+(the grader's own fact check, :mod:`simulator.facts`, finds the reply contradicting one), ``curt`` looks at the
+length of the reply.
 """
 
 from __future__ import annotations
@@ -27,20 +28,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simulator.embedding.base import Embedder
-from simulator.scenario.base import VAR_RE
+from simulator.facts import FactChecker
+from simulator.facts import substitute as substitute
 from simulator.scenario.beats import EndConditions, Trigger
 from simulator.scenario.expectations import RequiredFact
 from simulator.scenario.model import Scenario
 from simulator.scenario.vocabulary import Act
 from simulator.text import char_bigrams, count_cjk, dice, normalise_text
-
-
-def substitute(text: str, variables: Mapping[str, str]) -> str:
-    """Replace ``{name}`` with the variable's value; unknown names are left as they are."""
-    if not variables or "{" not in text:
-        return text
-    return VAR_RE.sub(lambda m: variables.get(m.group(1), m.group(0)), text)
-
 
 # ---------------------------------------------------------------------------------------------------------
 # Lexicons. Each entry is a regular expression matched against the normalised reply (NFKC, case-folded).
@@ -213,10 +207,6 @@ _COMPILED: dict[Act, tuple[re.Pattern[str], ...]] = {
     act: tuple(re.compile(p) for p in patterns) for act, patterns in LEXICON.items()
 }
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_CLAUSE_SPLIT = re.compile(r"[，。！？；,.!?;\n]+")
-_NUMBER = re.compile(r"(?<![0-9.])\d+(?:\.\d+)?")
-_SIZE = re.compile(r"(?<![a-z'])(x{0,3}[sml]|[2-5]xl|xxl|xxxl|均码)(?![a-z])")
-_SIZE_WORDS = ("码", "号", "size")
 _SENTENCE_END = re.compile(r"[。！？!?.~～\n]+")
 
 
@@ -276,10 +266,19 @@ class ActDetector:
             one, trigger examples match by character-bigram overlap instead.
         threshold: Cosine similarity at or above which a reply is "close in meaning" to an example.
         lexical_threshold: Dice overlap of character bigrams used for examples when there is no embedder.
+        facts: The fact checker (shared with the grader); one with the shipped vocabulary if omitted.
     """
 
-    def __init__(self, embedder: Embedder | None = None, *, threshold: float = 0.62, lexical_threshold: float = 0.6):
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        *,
+        threshold: float = 0.62,
+        lexical_threshold: float = 0.6,
+        facts: FactChecker | None = None,
+    ):
         self.embedder = embedder
+        self.facts = facts or FactChecker()
         self.threshold = threshold
         self.lexical_threshold = lexical_threshold
         # Vectors of examples and recent replies. Bounded: a server's detector sees every trainee reply, and
@@ -354,43 +353,32 @@ class ActDetector:
         return [a for a in Act if a in found]
 
     def wrong_facts(self, reply: str, context: DetectContext) -> list[RequiredFact]:
-        """Required facts the reply talks about but states with a different number or size.
+        """Required facts the reply contradicts: a different number, size, material or invoice type on the fact's
+        topic, or the opposite of what the fact says (negation) — the grader's own check
+        (:meth:`simulator.facts.FactChecker.read`), so the customer reacts to exactly what the grader marks.
 
-        A clause (split at punctuation) is about a fact when it contains one of the fact's keywords — or, for a
-        fact whose numbers are sizes, any size word (码/号/size). It is wrong when it holds numbers of the same
-        kind and none of them is the fact's. Numbers the customer said, known-fact values and other facts'
-        sizes are ignored (echoing "165cm" is not a claim; a scenario may need two sizes).
+        Numbers the customer said and known-fact values are echoes, never claims; a fact that depends on the
+        customer's measurements is only judged once she has given them.
         """
         scenario = context.scenario
-        if scenario is None:
+        if scenario is None or not scenario.expectations.facts:
             return []
         variables = context.variables
-        facts = [f for f in scenario.expectations.facts if f.numbers]
-        if not facts:
-            return []
-        echoed = set()
-        for t in [*context.customer_texts, *(substitute(k.value, variables) for k in scenario.known_facts)]:
-            echoed.update(_NUMBER.findall(normalise_text(t)))
-        all_sizes = {normalise_text(substitute(n, variables)) for f in facts for n in f.numbers}
-        wrong: list[RequiredFact] = []
-        for fact in facts:
-            expected = [normalise_text(substitute(n, variables)) for n in fact.numbers]
-            sizes = [n for n in expected if _SIZE.fullmatch(n)]
-            digits = [n for n in expected if _NUMBER.fullmatch(n)]
-            keywords = [normalise_text(substitute(k, variables)) for k in fact.keywords]
-            for clause in _CLAUSE_SPLIT.split(normalise_text(reply)):
-                on_topic = any(k and k in clause for k in keywords)
-                if sizes and (on_topic or any(w in clause for w in _SIZE_WORDS)):
-                    said = {m.group(1) for m in _SIZE.finditer(clause)}
-                    if said and not said & set(sizes) and not said & (all_sizes - set(sizes)):
-                        wrong.append(fact)
-                        break
-                if digits and on_topic:
-                    said_n = set(_NUMBER.findall(clause)) - echoed
-                    if said_n and not said_n & set(digits):
-                        wrong.append(fact)
-                        break
-        return wrong
+        facts = self.facts.compile(scenario.expectations.facts, variables)
+        readings = self.facts.read(
+            reply,
+            facts,
+            customer=list(context.customer_texts),
+            known=[substitute(k.value, variables) for k in scenario.known_facts],
+            prompt=context.customer_texts[-1] if context.customer_texts else "",
+            similarity=self._cosine if self.embedder is not None else None,
+        )
+        wrong = {r.fact.id for r in self.facts.wrong(readings)}
+        return [f for f in scenario.expectations.facts if f.id in wrong]
+
+    def _cosine(self, a: str, b: str) -> float:
+        va, vb = self._embed([a, b])
+        return float(va @ vb)
 
     # -- triggers --------------------------------------------------------------------------------------------
 

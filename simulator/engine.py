@@ -145,8 +145,11 @@ class Engine:
             with self._lock:
                 if self._detector is None:
                     from simulator.acts import ActDetector
+                    from simulator.facts import FactChecker
+                    from simulator.factwords import fact_words_for
 
-                    self._detector = ActDetector(self.embedder())
+                    facts = FactChecker(fact_words_for(self.settings.rules_dir))
+                    self._detector = ActDetector(self.embedder(), facts=facts)
         return self._detector
 
     def knowledge_base(self) -> Retriever | None:
@@ -497,6 +500,7 @@ class Engine:
         the grader with both rule lexicons."""
         self.scenarios.refresh()
         self.detector().detect("您好，请问有什么可以帮您？")
+        self.detector().facts.clauses("签收后七天内可以换，a two-year warranty")  # the number readers (cn2an, text2num)
         if self.knowledge is not None:
             self.knowledge.search("尺码怎么选 size", 1)
         for text in ("在吗，这件衣服165穿什么码？", "Hi, which size should I get?"):

@@ -74,10 +74,13 @@ _UNITS: dict[str, tuple[str, float]] = {
     "公里": ("km", 1),
     "inches": ("inch", 1),
     "inch": ("inch", 1),
+    "姆米": ("momme", 1),  # silk weight
+    "momme": ("momme", 1),
     # shares and counts
     "%": ("pct", 1),
     "％": ("pct", 1),
     "percent": ("pct", 1),
+    "成": ("pct", 10),  # 七成羊毛 = 70 %
     "折": ("discount-tenth", 1),
     "次": ("times", 1),
     "times": ("times", 1),
@@ -98,9 +101,10 @@ _CN_QUANTITY = re.compile(
 # "两三天", "七八个小时": two neighbouring numerals are a range.
 _NEIGHBOURS = re.compile(rf"([一二两三四五六七八])([二三四五六七八九])(?=个?(?:{_UNIT_ALT}))")
 _CN_ORDER = "一二三四五六七八九"
+_CN_PERCENT = re.compile(rf"百分之([{_CN_NUMERAL}]+(?:点[{_CN_NUMERAL}]+)?|\d+(?:\.\d+)?)")
 _CN_HALF = re.compile(rf"([{_CN_NUMERAL}]+|\d+)个半(小时|月)")
 _HALF_ALONE = re.compile(r"(?<![\d个])半(个)?(小时|月|年|天)")
-_EN_HYPHEN_UNIT = re.compile(r"\b([a-z]+)-(year|month|week|day|hour|minute)s?\b", re.I)
+_EN_HYPHEN_UNIT = re.compile(r"\b([a-z]+|\d+(?:\.\d+)?)-(year|month|week|day|hour|minute)s?\b", re.I)
 _EN_A_UNIT = re.compile(r"\b(?:a|an|one)\s+(year|month|week|day|hour|fortnight)\b", re.I)
 _NUM = r"\d+(?:\.\d+)?"
 QUANTITY_RE = re.compile(
@@ -154,6 +158,8 @@ def to_digits(text: str, *, loose: bool = False) -> str:
     comes without 斤); the default reads only quantities, so "一定" and "十分感谢" stay words. The result may
     differ in length from the input: use it to read numbers, never for evidence spans.
     """
+    if "百分之" in text:
+        text = _CN_PERCENT.sub(_percent, text)  # 百分之七十 → 70%
     if loose and any(ch in text for ch in _CN_NUMERAL):
         text = _CN_LOOSE_RUN.sub(lambda m: _loose(m, text), text)
     elif any(ch in text for ch in _CN_NUMERAL):
@@ -172,6 +178,11 @@ def _quantity(m: re.Match[str]) -> str:
     if m.group("num") is not None:
         return (m.group("pre") or "") + _cn(m.group("num"))
     return m.group("pre2") + _cn(m.group("num2"))
+
+
+def _percent(m: re.Match[str]) -> str:
+    value = "100" if m.group(1) == "百" else _cn(m.group(1))
+    return f"{value}%" if re.fullmatch(_NUM, value) else m.group(0)
 
 
 def _neighbours(m: re.Match[str]) -> str:

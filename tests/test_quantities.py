@@ -41,3 +41,18 @@ def test_a_count_is_not_a_duration() -> None:
 
 def test_plain_numbers_include_written_ones() -> None:
     assert plain_numbers("满三百减三十，订单号2024001") == {"300", "30", "2024001"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a 14-day exchange window", [(14, 14, "day")]),
+        ("a 1-year warranty", [(12, 12, "month")]),
+        ("百分之七十羊毛", [(70, 70, "pct")]),
+        ("七成羊毛三成锦纶", [(70, 70, "pct"), (30, 30, "pct")]),
+        ("百分之百桑蚕丝", [(100, 100, "pct")]),
+        ("19姆米真丝", [(19, 19, "momme")]),
+    ],
+)
+def test_hyphenated_units_percent_words_and_tenths(text: str, expected: list[tuple[float, float, str]]) -> None:
+    assert [(q.lo, q.hi, q.unit) for q in quantities(to_digits(text))] == expected

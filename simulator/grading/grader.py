@@ -17,6 +17,8 @@ from typing import Protocol
 
 from simulator.acts import ActDetector
 from simulator.embedding.base import Embedder
+from simulator.facts import FactChecker
+from simulator.factwords import fact_words_for
 from simulator.grading.context import GradingContext
 from simulator.grading.knowledge import KnowledgeScorer
 from simulator.grading.lexicon import Lexicon, lexicon_for
@@ -74,7 +76,7 @@ class Grader:
         self.rules_dir = rules_dir or self.settings.rules_dir
         self.retriever = retriever
         self.embedder = embedder
-        self.detector = detector or ActDetector(embedder)
+        self.detector = detector or ActDetector(embedder, facts=FactChecker(fact_words_for(self.rules_dir)))
         self.judge = judge
         self.pass_mark = self.settings.pass_mark if pass_mark is None else pass_mark
         self._lexicons: dict[str, Lexicon] = {}

@@ -1,12 +1,14 @@
 """Knowledge (知识): required facts present and correct, and no claim that contradicts the knowledge base.
 
-* A scenario's required fact counts as stated when a reply carries one of its keywords — or is close in meaning
-  to its statement (embedder) — and contains every one of its numbers exactly. A reply on the fact's topic with a
-  different number or size is a knowledge error (detected with the customer engine's own ``wrong_facts``).
+* Each required fact is read in every reply by the fact check the customer uses too
+  (:class:`simulator.facts.FactChecker`): stated, contradicted (a wrong number, size, material or invoice type on
+  its topic, the opposite of what it says, one of its ``wrong`` answers) or silent. A contradiction costs the
+  fact's points (half when another reply stated it correctly); a fact never stated costs them only in a complete
+  conversation that called for it (its ``when_beat`` reached, or its topic raised).
 * For every customer question the best knowledge passage is retrieved; numbers with units in the answer
   ("15天无理由") are compared with the passage's ("7天无理由退货"). Only same-unit numbers sharing an anchor word in
   the same clause are compared, numbers the customer said are echoes, and a figure any retrieved passage or
-  scenario fact supports is never called wrong.
+  scenario fact supports is never called wrong; a figure only a scenario fact disagrees with is that fact's.
 """
 
 from __future__ import annotations
@@ -14,50 +16,38 @@ from __future__ import annotations
 import re
 
 from simulator.acts import ActDetector, substitute
-from simulator.grading.claims import Claim, about_the_same, clauses, contradictions, extract_claims
+from simulator.facts import Fact, FactChecker, Reading
+from simulator.grading.claims import Claim, about_the_same, contradictions, extract_claims
 from simulator.grading.context import FACT_KINDS, GradingContext
 from simulator.grading.result import CUT_OFF, CriterionResult, Finding, Source, Suggestion, deduct, unscored
 from simulator.grading.scorer import evidence_finding
 from simulator.knowledge.passage import Passage
-from simulator.quantities import to_digits
+from simulator.quantities import plain_numbers, to_digits
 from simulator.scenario.expectations import RequiredFact
-from simulator.scenario.vocabulary import Dimension
-from simulator.text import normalise_text
+from simulator.scenario.vocabulary import Dimension, Outcome, RedLineKind
+from simulator.text import char_bigrams, dice, normalise_text
 
 D = Dimension.KNOWLEDGE
 KB_POINTS = 20.0
 KB_ERROR_POINTS = 10.0
-_SIZE = re.compile(r"^(x{0,3}[sml]|[2-5]xl|xxl|xxxl)$", re.I)
-_SIZE_IN = re.compile(r"(?<![a-z'])(x{0,3}[sml]|[2-5]xl|xxl|xxxl)(?![a-z])")
 _CODE = re.compile(r"\b[A-Z]{1,3}-?[A-Z]?\d{2,4}\b")
-
-
-def number_present(number: str, text: str) -> bool:
-    """Whether ``number`` ("7", "M", "299") appears in ``text`` as a whole token (七 counts as 7)."""
-    n = normalise_text(number).strip()
-    norm = normalise_text(to_digits(text))
-    if _SIZE.match(n):
-        return re.search(rf"(?<![a-z]){re.escape(n)}(?![a-z])", norm) is not None
-    return re.search(rf"(?<![\d.]){re.escape(n)}(?![\d]|\.\d)", norm) is not None
+NOT_DUE = "the conversation never reached the point where this fact is due (its when_beat)"
+SAME_LINE = 0.6  # character-pair overlap at which a customer message is one of a beat's scripted lines
 
 
 class KnowledgeScorer:
     """Facts and consistency with the knowledge base.
 
     Args:
-        detector: The act detector whose ``wrong_facts`` finds a fact stated with a different number.
-        meaning_threshold: Similarity at or above which a reply states a fact in other words (embedder cosine).
-        lexical_threshold: The same, as character-bigram Dice, when no embedder is available.
+        detector: The act detector shared with the customer; its fact checker reads the replies.
+        checker: Another fact checker (default: the detector's, so the customer and the grader agree).
     """
 
     dimension = D
 
-    def __init__(
-        self, detector: ActDetector | None = None, *, meaning_threshold: float = 0.6, lexical_threshold: float = 0.5
-    ):
+    def __init__(self, detector: ActDetector | None = None, *, checker: FactChecker | None = None):
         self.detector = detector or ActDetector()
-        self.meaning_threshold = meaning_threshold
-        self.lexical_threshold = lexical_threshold
+        self.checker = checker or self.detector.facts
 
     def score(self, ctx: GradingContext) -> list[CriterionResult]:
         """One criterion per required fact, plus knowledge-base consistency."""
@@ -73,92 +63,73 @@ class KnowledgeScorer:
         source = Source("scenario", fact.source, fact.statement)
         if not agents:
             return unscored(D, fact.id, title, fact.points, "the transcript has no agent replies")
-        numbers = [substitute(n, ctx.variables) for n in fact.numbers]
-        keywords = [normalise_text(substitute(k, ctx.variables)) for k in fact.keywords]
+        readings = {i: r for i, r in fact_readings(ctx, self.checker).items() if fact.id in r}
         statement = substitute(fact.statement, ctx.variables)
-        threshold = self.meaning_threshold if ctx.embedder is not None else self.lexical_threshold
         invented = _invented_turns(ctx)
-        candidates = [i for i in agents if i not in invented]
-        on_topic = [i for i in candidates if any(k and k in normalise_text(ctx.texts[i]) for k in keywords)]
-        if not on_topic:
-            # Other words for the same fact: meaning decides (the embedder is only asked when keywords fail).
-            on_topic = [i for i in candidates if ctx.similarity(statement, ctx.texts[i]) >= threshold]
         # A fact may be spread over several replies (item price in one, total in the next): every number must
-        # appear in some reply, and at least one reply must be on the fact's topic.
-        stated = bool(on_topic) and all(any(number_present(n, ctx.texts[i]) for i in agents) for n in numbers)
-        wrong = self._wrong(ctx, fact, numbers, keywords, statement, [i for i in agents if i not in invented])
+        # appear in some reply, and at least one reply that crosses no invented-fact red line must be on topic.
+        numbers_said = frozenset().union(*(r[fact.id].numbers for r in readings.values()))
+        stated_in = [
+            i for i, r in readings.items() if i not in invented and r[fact.id].on_topic and not r[fact.id].contradiction
+        ]
+        compiled = next(iter(readings.values()))[fact.id].fact if readings else None
+        stated = bool(stated_in) and compiled is not None and numbers_said >= set(compiled.numbers)
+        # A reply that crosses a red line making the same claim (same knowledge document) is reported as that
+        # red line, the more specific finding, not again as a wrong fact.
+        claimed = invented | _claim_turns(ctx, fact.source)
+        wrong = [
+            (i, r[fact.id].contradiction) for i, r in readings.items() if i not in claimed and r[fact.id].contradiction
+        ]
         suggestion = Suggestion(statement, f"fact:{fact.id}")
-        if wrong is not None and (not stated or wrong[2]):
-            turn, said, _strict = wrong
+        if wrong:
+            # Every reply that contradicts the fact is a fault of its own (扣分制); each costs the fact's points,
+            # half when another reply stated the fact correctly.
             lost = fact.points / 2 if stated else fact.points
-            f = evidence_finding(
-                ctx,
-                D,
-                fact.id,
-                lost,
-                ctx.say("fact.wrong", said=said, expected=ctx.say("list.sep").join(numbers)),
-                turn,
-                source=source,
-            )
-            pos = ctx.transcript.turns[turn].text.find(said)
-            if pos >= 0:
-                f.span, f.evidence = (pos, pos + len(said)), said
-            f.suggestion = suggestion
-            return deduct(D, fact.id, title, fact.points, [f])
+            findings = []
+            for turn, c in wrong:
+                assert c is not None
+                mid = "fact.opposite" if c.kind == "polarity" else "fact.wrong"
+                lo, hi = c.span
+                findings.append(
+                    Finding(  # the better reply is the fact itself, so no 话术 search is needed
+                        D,
+                        fact.id,
+                        lost,
+                        ctx.say(mid, said=" ".join(c.said.split()), expected=" ".join(c.expected.split())),
+                        turn=turn,
+                        evidence=ctx.transcript.turns[turn].text[lo:hi],
+                        span=(lo, hi),
+                        source=source,
+                        suggestion=suggestion,
+                    )
+                )
+            return deduct(D, fact.id, title, fact.points, findings)
         if stated:
             return deduct(D, fact.id, title, fact.points, [])
-        if not ctx.transcript.complete:
+        if not ctx.transcript.complete or ctx.transcript.outcome == Outcome.ABANDONED.value:
             return unscored(D, fact.id, title, fact.points, CUT_OFF)
+        if not self._due(ctx, fact, compiled):
+            return unscored(D, fact.id, title, fact.points, NOT_DUE)
+        numbers = [substitute(n, ctx.variables) for n in fact.numbers]
         message = ctx.say("fact.missing-numbers", numbers=", ".join(numbers)) if numbers else ctx.say("fact.missing")
         f = Finding(D, fact.id, fact.points, message, source=source, suggestion=suggestion)
         return deduct(D, fact.id, title, fact.points, [f])
 
-    def _wrong(
-        self,
-        ctx: GradingContext,
-        fact: RequiredFact,
-        numbers: list[str],
-        keywords: list[str],
-        statement: str,
-        turns: list[int],
-    ) -> tuple[int, str, bool] | None:
-        """(turn, what was said, strict) for the first reply stating the fact with a different figure.
-
-        Sizes: a clause on the fact's topic (its keywords, or 码/号/size) naming a size that is neither the fact's
-        nor another fact's nor the customer's. Numbers: a claim with the same unit as the fact's statement in
-        a clause carrying a fact keyword, whose value is none of the fact's (or any scenario fact's) numbers and
-        was not said by the customer. ``strict`` when the clause also shares an anchor word with the statement —
-        only strict errors cost points when the fact was also stated correctly.
-        """
-        assert ctx.scenario is not None
-        sizes = {normalise_text(n) for n in numbers if _SIZE.match(normalise_text(n))}
-        all_numbers = {
-            normalise_text(substitute(n, ctx.variables)) for f in ctx.scenario.expectations.facts for n in f.numbers
-        }
-        customer = " ".join(ctx.texts[i] for i in ctx.customer_indices())
-        echoed = set(re.findall(r"\d+(?:\.\d+)?", to_digits(customer)))
-        echoed_sizes = {m.group(1) for m in _SIZE_IN.finditer(normalise_text(customer))}
-        expected = extract_claims(statement, ctx.lexicon)
-        units = {c.unit for c in expected}
-        anchors = frozenset().union(*(c.anchors for c in expected)) if expected else frozenset()
-        values = {float(n) for n in all_numbers if re.fullmatch(r"\d+(?:\.\d+)?", n)}
-        for i in turns:
-            for raw in clauses(ctx.texts[i]):
-                norm = normalise_text(raw)
-                topical = any(k and k in norm for k in keywords)
-                if sizes and (topical or "码" in norm or "号" in norm or "size" in norm):
-                    said = {m.group(1) for m in _SIZE_IN.finditer(norm)} - echoed_sizes
-                    if said and not said & sizes and not said & all_numbers:
-                        return i, sorted(said)[0].upper(), True
-                if not topical or not units:
-                    continue
-                for c in extract_claims(raw, ctx.lexicon):
-                    if not c.asserted or c.unit not in units or _number_of(c) in echoed:
-                        continue
-                    if c.lo in values or c.hi in values:
-                        continue
-                    return i, c.number, bool(anchors & c.anchors)
-        return None
+    def _due(self, ctx: GradingContext, fact: RequiredFact, compiled: Fact | None) -> bool:
+        """Whether the conversation called for the fact: its ``when_beat`` was reached (recorded on a customer
+        turn, the customer said one of the beat's lines or gave the figures it reveals), or the fact's topic came
+        up (the customer asked about it, or a reply talked about it). A fact without ``when_beat`` is due any
+        time."""
+        if not fact.when_beat or ctx.scenario is None:
+            return True
+        if beat_reached(ctx, fact.when_beat):
+            return True
+        if compiled is None:
+            return False
+        readings = fact_readings(ctx, self.checker)
+        if any(r[fact.id].on_topic or r[fact.id].contradiction for r in readings.values() if fact.id in r):
+            return True
+        return any(self.checker.mentions(ctx.texts[i], compiled) for i in ctx.customer_indices())
 
     # -- knowledge base --------------------------------------------------------------------------------------
 
@@ -195,7 +166,11 @@ class KnowledgeScorer:
                     if contradictions([c], everything) and not any(
                         c.agrees_with(p) for p in everything if p.unit == c.unit
                     ):
-                        passage = next(p for p in pool if contradictions([c], pclaims[p.id]))
+                        passage = next((p for p in pool if contradictions([c], pclaims[p.id])), None)
+                        if passage is None:
+                            # Only a scenario fact disagrees: that fact's own criterion judges it (one finding per
+                            # fault), and there is no passage to show as the source.
+                            continue
                         expected = contradictions([c], pclaims[passage.id])[0].expected
                         pos = ctx.transcript.turns[a].text.find(c.number)
                         f = evidence_finding(
@@ -242,6 +217,23 @@ def _invented_turns(ctx: GradingContext) -> set[int]:
     return ctx.memo["invented"]
 
 
+def _claim_turns(ctx: GradingContext, source: str) -> set[int]:
+    """Turns crossing one of the scenario's claim red lines (invented fact, over-promise) backed by ``source``."""
+    if ctx.scenario is None:
+        return set()
+    key = f"claims:{source}"
+    if key not in ctx.memo:
+        from simulator.grading.redlines import red_line_findings
+
+        ids = {
+            r.id
+            for r in ctx.scenario.expectations.red_lines
+            if r.source == source and r.kind in (RedLineKind.INVENTED_FACT, RedLineKind.OVER_PROMISE)
+        }
+        ctx.memo[key] = {f.turn for f in red_line_findings(ctx) if f.red_line in ids and f.turn is not None}
+    return ctx.memo[key]
+
+
 def _number_of(c: Claim) -> str:
     v = c.lo
     return str(int(v)) if v == int(v) else str(v)
@@ -259,3 +251,60 @@ def _same_product(passages: list[Passage], text: str) -> list[Passage]:
             continue
         out.append(p)
     return out
+
+
+def fact_readings(ctx: GradingContext, checker: FactChecker) -> dict[int, dict[str, Reading]]:
+    """For every agent reply, what it says about each required fact (read once per transcript).
+
+    Each reply is read as the customer read it: against what the customer had said up to then.
+    """
+    if "fact-readings" in ctx.memo:
+        return ctx.memo["fact-readings"]
+    out: dict[int, dict[str, Reading]] = {}
+    if ctx.scenario is not None and ctx.scenario.expectations.facts:
+        facts = checker.compile(ctx.scenario.expectations.facts, ctx.variables)
+        known = [substitute(k.value, ctx.variables) for k in ctx.scenario.known_facts]
+        similarity = ctx.similarity if ctx.embedder is not None else None
+        heard: list[str] = []
+        for i, turn in enumerate(ctx.transcript.turns):
+            if turn.role != "agent":
+                heard.append(ctx.texts[i])
+                continue
+            prompt = ctx.prompt_of(i)
+            readings = checker.read(
+                ctx.texts[i],
+                facts,
+                customer=list(heard),
+                known=known,
+                prompt=ctx.texts[prompt] if prompt is not None else "",
+                similarity=similarity,
+            )
+            out[i] = {r.fact.id: r for r in readings}
+    ctx.memo["fact-readings"] = out
+    return out
+
+
+def beat_reached(ctx: GradingContext, beat_id: str) -> bool:
+    """Whether the conversation reached a scenario beat: recorded on a customer turn (practice sessions), or a
+    customer message is one of the beat's scripted lines (an imported transcript)."""
+    if any(t.beat == beat_id for t in ctx.transcript.turns if t.role == "customer"):
+        return True
+    beat = next((b for b in ctx.scenario.beats if b.id == beat_id), None) if ctx.scenario else None
+    if beat is None:
+        return True
+    lines = [char_bigrams(normalise_text(substitute(line, ctx.variables))) for line in beat.say]
+    customer = [ctx.texts[i] for i in ctx.customer_indices()]
+    for text in customer:
+        said = char_bigrams(normalise_text(text))
+        if any(dice(said, line) >= SAME_LINE for line in lines):
+            return True
+    # The beat gives away known facts (height and weight, the usual size): the customer saying their figures in
+    # her own words reached it too.
+    heard = plain_numbers(" ".join(customer))
+    known_facts = ctx.scenario.known_facts if ctx.scenario else []
+    for key in beat.reveals:
+        known = next((k for k in known_facts if k.key == key), None)
+        figures = plain_numbers(substitute(known.value, ctx.variables)) if known is not None else set()
+        if figures and figures <= heard:
+            return True
+    return False

@@ -127,6 +127,10 @@ CATALOGUE: dict[str, Text] = {
         "说错了：「{said}」与知识点不符（应为 {expected}）",
         'Wrong: "{said}" does not match the fact (should be {expected})',
     ),
+    "fact.opposite": Text(
+        "说反了：「{said}」与知识点相反（知识点：{expected}）",
+        'Says the opposite of the fact: "{said}" (the fact: {expected})',
+    ),
     "fact.missing": Text("没有说明这个知识点", "This fact was never stated"),
     "fact.missing-numbers": Text(
         "没有说明这个知识点（需包含 {numbers}）", "This fact was never stated (it must include {numbers})"

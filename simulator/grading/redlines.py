@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from simulator.facts import FactChecker
 from simulator.grading.context import GradingContext
 from simulator.grading.lexicon import Hit, LexiconRedLine, compile_entry
 from simulator.grading.result import Finding, Source
@@ -38,6 +39,16 @@ def _negated_before(text: str, start: int) -> bool:
     window = text[max(0, start - 30) : start]
     parts = _CLAUSE_END.split(window)
     return bool(_NEGATED.search(parts[-1] if parts else ""))
+
+
+def _in_other_words(ctx: GradingContext, rid: str, kind: RedLineKind, origin: str, text: str) -> tuple[int, int] | None:
+    if origin != "scenario" or kind not in (RedLineKind.INVENTED_FACT, RedLineKind.OVER_PROMISE) or not ctx.scenario:
+        return None
+    rl = next((r for r in ctx.scenario.expectations.red_lines if r.id == rid), None)
+    checker = getattr(ctx.acts, "facts", None)
+    if rl is None or not isinstance(checker, FactChecker):
+        return None
+    return checker.crosses(rl.patterns, text)
 
 
 def red_line_findings(ctx: GradingContext) -> list[Finding]:
@@ -75,6 +86,24 @@ def red_line_findings(ctx: GradingContext) -> list[Finding]:
                 )
                 out.append(f)
                 break
+            else:
+                # A claim red line (an invented fact, an over-promise) crossed in other words: the same concept
+                # with the same polarity as one of its patterns ("毛球是不会有的" for "不会起球").
+                span = _in_other_words(ctx, rid, kind, origin, text)
+                if span is not None:
+                    out.append(
+                        evidence_finding(
+                            ctx,
+                            _KIND_DIMENSION[kind],
+                            rid,
+                            0.0,
+                            ctx.say("red-line", description=description),
+                            i,
+                            Hit(span[0], span[1], ctx.transcript.turns[i].text[span[0] : span[1]]),
+                            source=Source(origin, rid, description),
+                            red_line=rid,
+                        )
+                    )
     customer_text = " ".join(ctx.texts[i] for i in ctx.customer_indices())
     for i in agents:
         for m in _PHONE.finditer(ctx.texts[i]):

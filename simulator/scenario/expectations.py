@@ -35,14 +35,25 @@ class RequiredFact(Authored):
     statement: str = Field(min_length=1, max_length=500, description="The fact as a correct reply would state it.")
     source: str = Field(min_length=1, description="Knowledge document id the fact comes from (checked).")
     keywords: list[str] = Field(
-        default_factory=list, description="Words any correct statement contains (any one suffices)."
+        default_factory=list,
+        description="Words any correct statement contains (any one suffices; English ones match whole words, a "
+        "keyword of several words also in another order).",
     )
     numbers: list[str] = Field(
         default_factory=list,
-        description="Numbers or sizes that must appear exactly (e.g. '7', 'M', '299'); a different number "
-        "for the same thing is a knowledge error.",
+        description="Numbers or sizes that must appear (e.g. '7', 'M', '299'), read by value and unit (七天, a week "
+        "and 7天 are all 7 days); a different number for the same thing is a knowledge error.",
     )
-    when_beat: str | None = Field(default=None, description="Beat id after which the fact is due (default: any time).")
+    wrong: list[str] = Field(
+        default_factory=list,
+        description="Common wrong answers a reply must not give (e.g. 从付款那天算 for a window that runs from "
+        "signing); one in a reply, not negated, is a knowledge error. Matched like keywords.",
+    )
+    when_beat: str | None = Field(
+        default=None,
+        description="Beat id after which the fact is due: a conversation that never reaches it (and never comes to "
+        "the fact's topic) does not owe the fact. Default: due any time.",
+    )
     points: float = Field(default=10, gt=0, le=100, description="Weight of this fact within knowledge.")
 
 
