@@ -363,7 +363,7 @@ class ActDetector:
         scenario = context.scenario
         if scenario is None or not scenario.expectations.facts:
             return []
-        variables = context.variables
+        variables = scenario.variable_values(dict(context.variables))  # defaults for what the caller did not draw
         facts = self.facts.compile(scenario.expectations.facts, variables)
         readings = self.facts.read(
             reply,
