@@ -141,7 +141,7 @@ CATALOGUE: dict[str, Text] = {
         "顺序错误：应先「{description}」，再做「{other}」", 'Wrong order: "{description}" should come before "{other}"'
     ),
     "step.order-never": Text(
-        "顺序错误：还没有「{description}」就先「{other}」",
+        "顺序错误：还没有「{description}」就「{other}」",
         'Wrong order: "{other}" came before "{description}", which was never done first',
     ),
     "decision.remedy-done": Text("直接办理了补救", "carried out a remedy"),
@@ -150,7 +150,7 @@ CATALOGUE: dict[str, Text] = {
     "decision.money": Text("给出了金额", "offered money"),
     "decision.ruling": Text("直接下了结论", "gave a verdict on the request"),
     "decision.proposal": Text("直接给出了处理方案", "proposed a remedy outright"),
-    "decision.higher-rung": Text("先给了更高一级的方案（换货/退货）", "offered a higher rung of the ladder first"),
+    "decision.higher-rung": Text("给了更高一级的方案（换货/退货）", "offered a higher rung of the ladder first"),
     "authority.title": Text("权限内处理", "Within authority"),
     "money.compensation": Text("补偿", "compensation"),
     "money.refund": Text("退款", "refund"),

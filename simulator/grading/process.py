@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulator.acts import substitute
 from simulator.grading.authority import authority_result, escalation_result
 from simulator.grading.context import GradingContext, performs_step
 from simulator.grading.intents import IntentDetector
@@ -98,7 +99,7 @@ class ProcessScorer:
         for st in steps:
             at = first[st.id]
             early = [
-                _Order(t, None, by_id[b].description)
+                _Order(t, self._evidence(ctx, rem, by_id[b], t), by_id[b].description)
                 for b in st.before
                 if b in by_id and (t := first[b]) is not None and (at is None or t < at)
             ]
@@ -108,6 +109,19 @@ class ProcessScorer:
                 orders[st.id] = min(early, key=lambda o: o.turn)
         orders = self._ladder(ctx, rem, steps, first, agents, orders)
         return [self._step_result(ctx, rem, st, ever[st.id], orders.get(st.id), agents) for st in steps]
+
+    @staticmethod
+    def _evidence(ctx: GradingContext, rem: Remedies, step: Step, turn: int) -> Hit | None:
+        """The words by which ``turn`` did ``step``: its decision, else the step's keyword, else (None) the reply."""
+        d = rem.decision(turn)
+        if d is not None and d.hit is not None:
+            return d.hit
+        text = ctx.texts[turn].lower()
+        for k in step.keywords:
+            pos = text.find(substitute(k, ctx.variables).lower())
+            if pos >= 0:
+                return Hit(pos, pos + len(k), ctx.transcript.turns[turn].text[pos : pos + len(k)])
+        return None
 
     def _decided_unverified(
         self, ctx: GradingContext, rem: Remedies, verify_turn: int | None, agents: list[int]
@@ -164,7 +178,7 @@ class ProcessScorer:
                         cands.setdefault(i, []).append((RUNG[st.act], pos, st.id, hit))
         out = {k: v for k, v in orders.items() if k not in remedy_ids}
         for turn in sorted(cands):
-            _rung, _pos, sid, hit = min(cands[turn])
+            _rung, _pos, sid, hit = min(cands[turn], key=lambda c: c[:3])
             if sid not in out:
                 out[sid] = _Order(turn, hit, ctx.say("decision.higher-rung"))
         return out

@@ -26,6 +26,7 @@ from simulator.grading.intents import (
     NEGATION,
     Intent,
     IntentDetector,
+    clause_of,
     clause_spans,
     cue_hits,
     gated_sentences,
@@ -196,7 +197,8 @@ class Remedies:
         if exchange:
             acts.add(Act.OFFER_EXCHANGE)
         if ret and not exchange and Act.OFFER_COMPENSATION not in acts:
-            return RETURN_RUNG, Hit(ret[0].start(), ret[0].end(), ret[0].group(0))
+            a, b = clause_of(text, ret[0].start())  # the clause, so the evidence reads as what was said
+            return RETURN_RUNG, Hit(a, b, self.ctx.transcript.turns[turn].text[a:b])
         rungs = {RUNG[a] for a in acts if RUNG[a] < RETURN_RUNG}
         if Act.OFFER_REFUND in acts and (not ret or exchange):
             rungs.add(0)  # money back without the goods going back: a fee, a difference — compensation's rung
