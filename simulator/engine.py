@@ -108,11 +108,14 @@ class Engine:
         self._judge = judge
         self._pass_mark = pass_mark
         self._detector: ActDetector | None = None
-        self._lock = threading.Lock()
+        # Reentrant: grader() holds it while it asks for the embedder and detector, which take it too. A server's
+        # background warm-up and its first requests may ask for the same part at once.
+        self._lock = threading.RLock()
         self.knowledge: Retriever | LazyKnowledge | None = knowledge
         if knowledge is None and knowledge_index:
             self.knowledge = LazyKnowledge(settings, self.embedder)
         self._locks: dict[str, threading.Lock] = {}
+        self._frozen: dict[tuple[int, str], Scenario] = {}
         self._locks_guard = threading.Lock()
         # Grading costs far more CPU than a chat turn (it embeds many sentences), so it runs after the answer
         # is sent, one at a time, instead of inside the request that ended the conversation.
@@ -139,9 +142,11 @@ class Engine:
     def detector(self) -> ActDetector:
         """The shared act detector (its example-embedding cache serves every session)."""
         if self._detector is None:
-            from simulator.acts import ActDetector
+            with self._lock:
+                if self._detector is None:
+                    from simulator.acts import ActDetector
 
-            self._detector = ActDetector(self.embedder())
+                    self._detector = ActDetector(self.embedder())
         return self._detector
 
     def knowledge_base(self) -> Retriever | None:
@@ -295,7 +300,7 @@ class Engine:
             if not session.awaiting_answer:
                 return False
             try:
-                customer = self.customer(self.scenarios.get(session.scenario_id).scenario)
+                customer = self.customer(self.scenario_of(session))
                 session.use_clock(self.clock).answer(customer, on_delta=on_delta)
             except SessionNotReady:
                 return False
@@ -348,7 +353,8 @@ class Engine:
         """Grade a finished conversation and store the grade (once, unless ``force``).
 
         Returns False when it cannot be graded (not finished, or its scenario is gone). The report page calls
-        this too: if the background grading is running, it waits for it.
+        this too: if the background grading is running, it waits for it. An exam conversation is graded against
+        the scenario it was played on (frozen with the attempt), whatever the file says now.
         """
         from simulator.store.grades import get_grade, save_grade
         from simulator.store.sessions import load_session
@@ -362,7 +368,7 @@ class Engine:
                     return True
             session = found[1]
             try:
-                scenario = self.scenarios.get(session.scenario_id).scenario
+                scenario = self.scenario_of(session)
             except NotFound:
                 return False
             grader = self.grader()
@@ -371,11 +377,93 @@ class Engine:
                 save_grade(s, session_id, grade, grader_version=grader.version)
         return True
 
+    def scenario_of(self, session: Session) -> Scenario:
+        """The scenario a conversation is played on: the catalogue's, or for an exam role-play the one frozen with
+        its attempt (raises :class:`NotFound` when there is none)."""
+        if session.exam_attempt_id is None:
+            return self.scenarios.get(session.scenario_id).scenario
+        key = (session.exam_attempt_id, session.scenario_id)
+        found = self._frozen.get(key)
+        if found is None:
+            from simulator.store.exams import frozen_scenario
+
+            with self.store.read() as s:
+                data = frozen_scenario(s, session.exam_attempt_id, session.scenario_id)
+            if data is None:
+                raise NotFound(f"exam attempt {session.exam_attempt_id} has no scenario '{session.scenario_id}'")
+            found = Scenario.model_validate(data)
+            with self._lock:
+                if len(self._frozen) > 512:
+                    self._frozen.clear()
+                self._frozen[key] = found
+        return found
+
+    def start_exam(
+        self,
+        user_id: int,
+        scenario: Scenario,
+        *,
+        attempt_id: int,
+        digest: str,
+        seed: int,
+        variables: Mapping[str, str],
+    ) -> str:
+        """Start one role-play of an exam attempt on its frozen scenario and drawn variant; returns the session id.
+
+        Unlike :meth:`start` it never resumes another conversation: each role-play of each attempt is its own.
+        """
+        from simulator.store.sessions import create_session
+
+        session = Session.create(
+            scenario,
+            kind=SessionKind.EXAM,
+            seed=seed,
+            variables=variables,
+            trainee_id=str(user_id),
+            digest=digest,
+            max_reply_chars=self.settings.max_message_chars,
+            clock=self.clock,
+            exam_attempt_id=attempt_id,
+        )
+        session.start(self.customer(scenario))
+        with self.store.write() as s:
+            return create_session(s, session, user_id=user_id, exam_attempt_id=attempt_id).id
+
+    def end_timed_out(self, session_id: str) -> bool:
+        """End a conversation whose time ran out (an exam part's deadline) as it stands; it is graded like any
+        other. Returns True when it was still running."""
+        from simulator.store.sessions import load_session, save_progress
+
+        with self._lock_for(session_id), self.store.write() as s:
+            found = load_session(s, session_id, for_update=True, max_reply_chars=self.settings.max_message_chars)
+            if found is None:
+                raise NotFound("no such conversation")
+            row, session = found
+            if session.ended:
+                return False
+            session.use_clock(self.clock).end(reason="timed-out", outcome=Outcome.TIMED_OUT)
+            save_progress(s, row, session)
+        return True
+
+    def background(self, job: Callable[[], object]) -> None:
+        """Run ``job`` on the background worker that grades conversations (one at a time, after the answer is
+        sent); a failure is logged."""
+
+        def run() -> None:
+            try:
+                job()
+            except Exception:
+                log.exception("background job failed")
+
+        self._grading.submit(run)
+
     # -- process life ---------------------------------------------------------------------------------------
 
     def warm_up(self) -> None:
-        """Load now what the first trainee would otherwise wait for: the embedder and act detector, the knowledge
-        index with its tokenizer (jieba's dictionary), and the grader with both rule lexicons."""
+        """Load now what the first trainee would otherwise wait for, in the order they need it: the scenario
+        catalogue, the embedder and act detector, the knowledge index with its tokenizer (jieba's dictionary), and
+        the grader with both rule lexicons."""
+        self.scenarios.refresh()
         self.detector().detect("您好，请问有什么可以帮您？")
         if self.knowledge is not None:
             self.knowledge.search("尺码怎么选 size", 1)

@@ -121,13 +121,42 @@ def _cn(num: str) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+# Loose reading (what a customer says about themselves: "我一米六五，一百零四"): any run of two or more numerals, or
+# 十, is a number; a single 一…九 only before a measure word or after 尺/米; weekdays (周一, 星期三) stay words.
+_CN_LOOSE_RUN = re.compile(
+    r"(?<![周期拜])[零〇一二两三四五六七八九十百千万](?:[零〇一二两三四五六七八九十百千万]|点(?=[零〇一二两三四五六七八九]))*"
+)
+_CN_MEASURE = re.compile(
+    r"\s*(天|斤|公斤|千克|件|个|次|岁|号|码|周|月|年|小时|分钟|分|米|厘米|尺|寸|块|元|倍|条|双|层|cm|kg)"
+)
+_CN_SINGLE = "零〇一二两三四五六七八九"
+_DIGIT_OF = dict(zip(_CN_SINGLE, "00122345678 9".replace(" ", ""), strict=True))
+
+
+def _loose(m: re.Match[str], text: str) -> str:
+    run = m.group(0)
+    if len(run) == 1 and run in _CN_SINGLE:
+        before = text[m.start() - 1] if m.start() > 0 else ""
+        if not (_CN_MEASURE.match(text, m.end()) or (before and before in "尺米")):
+            return run  # 一下, 一般, 一点
+    whole, _, frac = run.partition("点")
+    if whole and all(c in _CN_SINGLE for c in whole):  # 六五 → 65, 一六五 → 165: digits read one by one
+        value = "".join(_DIGIT_OF[c] for c in whole)
+        return value + (f".{''.join(_DIGIT_OF.get(c, c) for c in frac)}" if frac else "")
+    return _cn(run)
+
+
 @lru_cache(maxsize=8192)
-def to_digits(text: str) -> str:
+def to_digits(text: str, *, loose: bool = False) -> str:
     """``text`` with every written-out number that is a quantity turned into digits.
 
-    The result may differ in length from the input: use it to read numbers, never for evidence spans.
+    ``loose`` reads every numeral run as a number (for what a customer says about themselves, where "一百零四"
+    comes without 斤); the default reads only quantities, so "一定" and "十分感谢" stay words. The result may
+    differ in length from the input: use it to read numbers, never for evidence spans.
     """
-    if any(ch in text for ch in _CN_NUMERAL):
+    if loose and any(ch in text for ch in _CN_NUMERAL):
+        text = _CN_LOOSE_RUN.sub(lambda m: _loose(m, text), text)
+    elif any(ch in text for ch in _CN_NUMERAL):
         text = _NEIGHBOURS.sub(_neighbours, text)
         text = _CN_HALF.sub(lambda m: f"{_cn(m.group(1))}.5{m.group(2)}", text)
         text = _CN_QUANTITY.sub(_quantity, text)

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from simulator.customer.base import Customer, CustomerResponse, TurnContext
 from simulator.customer.state import CustomerState
 from simulator.errors import SimulatorError
+from simulator.scenario.base import VAR_RE
 from simulator.scenario.model import ReferenceTrainee, Scenario
 from simulator.scenario.vocabulary import Locale, Outcome
 from simulator.transcript import Transcript
@@ -132,6 +133,7 @@ class Session(BaseModel):
     seed: int = Field(description="Chooses line variants; the same seed and replies give the same conversation.")
     variables: dict[str, str] = Field(default_factory=dict, description="Resolved {variable} values.")
     trainee_id: str | None = None
+    exam_attempt_id: int | None = Field(default=None, description="The exam attempt this conversation belongs to.")
     customer: str = Field(default="scripted", description="Customer engine that played it: scripted or llm.")
     status: SessionStatus = SessionStatus.ACTIVE
     outcome: Outcome | None = None
@@ -159,6 +161,7 @@ class Session(BaseModel):
         digest: str = "",
         max_reply_chars: int = 2000,
         clock: Clock | None = None,
+        exam_attempt_id: int | None = None,
     ) -> Session:
         """A new, not yet started session for ``scenario``.
 
@@ -171,6 +174,7 @@ class Session(BaseModel):
             digest: :func:`scenario_digest` of the scenario file.
             max_reply_chars: Longest trainee reply accepted.
             clock: Returns "now" (UTC); tests and simulated trainees inject their own.
+            exam_attempt_id: The exam attempt it belongs to (exam role-plays).
         """
         session = cls(
             kind=kind,
@@ -180,6 +184,7 @@ class Session(BaseModel):
             seed=secrets.randbelow(2**31) if seed is None else seed,
             variables=scenario.variable_values(dict(variables or {})),
             trainee_id=trainee_id,
+            exam_attempt_id=exam_attempt_id,
             started_at=as_utc((clock or utc_now)()),
             max_reply_chars=max_reply_chars,
             state=CustomerState.initial(scenario),
@@ -400,8 +405,9 @@ def play_replies(
     """Play ``replies`` in order on a simulated clock; returns the finished session.
 
     Each reply is sent ``reply_seconds`` after the customer's last message, and the customer answers at once.
-    Replies left over when the customer ends are ignored; running out of replies before an outcome ends the
-    session with outcome ``abandoned``.
+    ``{variable}`` in a reply is filled in with the session's value (a reference trainee answering an exam's
+    drawn variant says the drawn size). Replies left over when the customer ends are ignored; running out of
+    replies before an outcome ends the session with outcome ``abandoned``.
     """
     now = [start]
     session = Session.create(scenario, kind=kind, seed=seed, variables=variables, digest=digest, clock=lambda: now[0])
@@ -410,12 +416,29 @@ def play_replies(
         if session.ended:
             break
         now[0] = session.time_of(session.turns[-1]) + timedelta(seconds=reply_seconds)
-        session.reply(customer, text)
+        session.reply(customer, fill_variables(text, session.variables))
     if not session.ended:
         session.end(reason="no more replies", outcome=Outcome.ABANDONED)
     return session
 
 
-def play_reference(scenario: Scenario, trainee: ReferenceTrainee, customer: Customer, *, seed: int = 0) -> Session:
-    """Play a reference trainee (``scenario.references.good`` or ``.bad``) with its own reply time."""
-    return play_replies(scenario, customer, trainee.replies, reply_seconds=trainee.reply_seconds, seed=seed)
+def play_reference(
+    scenario: Scenario,
+    trainee: ReferenceTrainee,
+    customer: Customer,
+    *,
+    seed: int = 0,
+    variables: Mapping[str, str] | None = None,
+) -> Session:
+    """Play a reference trainee (``scenario.references.good`` or ``.bad``) with its own reply time (on a drawn
+    exam variant when ``variables`` are given)."""
+    return play_replies(
+        scenario, customer, trainee.replies, reply_seconds=trainee.reply_seconds, seed=seed, variables=variables
+    )
+
+
+def fill_variables(text: str, variables: Mapping[str, str]) -> str:
+    """``text`` with each ``{name}`` replaced by its value (unknown names are left as written)."""
+    if not variables or "{" not in text:
+        return text
+    return VAR_RE.sub(lambda m: variables.get(m.group(1), m.group(0)), text)

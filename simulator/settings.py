@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     demo: bool = Field(default=True, description="Create demo accounts on first start.")
     locale: Literal["zh-CN", "en"] = Field(default="zh-CN", description="Default UI language.")
     max_message_chars: int = Field(default=2000, description="Longest trainee message accepted.")
+    cjk_font: Path | None = Field(
+        default=None,
+        description="Font file (.ttf/.ttc) with Chinese glyphs for certificate PDFs; unset = the first installed of "
+        "WenQuanYi Micro Hei (Debian fonts-wqy-microhei), WenQuanYi Zen Hei, Noto Sans CJK, Droid Sans Fallback.",
+    )
 
     def ensure_data_dir(self) -> Path:
         """Create the data directory if needed and return it."""

@@ -19,11 +19,16 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 
 
+# Not a setting of the app (Settings ignores it) but where scripts/llm-server.sh keeps the llama.cpp build that
+# `make test` made before pytest started: the llm suite must find the same one.
+KEPT = frozenset({"SIM_LLM_VENV"})
+
+
 def isolate_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Forget the developer's configuration: drop every ``SIM_*`` variable and make ``Settings`` read no
-    ``.env`` file (from the repository root or any working directory). A test that wants a variable sets it
-    itself (``monkeypatch.setenv``); one that wants a file passes ``_env_file=``."""
-    for name in [n for n in os.environ if n.upper().startswith("SIM_")]:
+    """Forget the developer's configuration: drop every ``SIM_*`` variable (but :data:`KEPT`) and make
+    ``Settings`` read no ``.env`` file (from the repository root or any working directory). A test that wants a
+    variable sets it itself (``monkeypatch.setenv``); one that wants a file passes ``_env_file=``."""
+    for name in [n for n in os.environ if n.upper().startswith("SIM_") and n not in KEPT]:
         monkeypatch.delenv(name)
     monkeypatch.setitem(Settings.model_config, "env_file", None)
 

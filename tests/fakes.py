@@ -22,7 +22,7 @@ from simulator.grading.result import CriterionResult, DimensionScore, Finding, G
 from simulator.knowledge.passage import Passage
 from simulator.scenario.model import Scenario
 from simulator.scenario.vocabulary import Dimension, Outcome
-from simulator.session import Session
+from simulator.session import Session, fill_variables
 from simulator.settings import Settings
 from simulator.store.users import create_user, password_hasher
 from simulator.transcript import Transcript
@@ -87,7 +87,8 @@ class FakeCustomer:
         return self._scenario
 
     def open(self, ctx: TurnContext) -> CustomerResponse:
-        return CustomerResponse([CustomerMessage(self._scenario.opening[0])], ctx.state.model_copy(deep=True))
+        opening = fill_variables(self._scenario.opening[0], ctx.variables)
+        return CustomerResponse([CustomerMessage(opening)], ctx.state.model_copy(deep=True))
 
     def respond(self, ctx: TurnContext) -> CustomerResponse:
         state = ctx.state.model_copy(deep=True)

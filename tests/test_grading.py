@@ -12,6 +12,7 @@ from simulator.errors import ValidationFailed
 from simulator.grading import Grade, Grader, load_lexicon
 from simulator.knowledge.passage import Passage
 from simulator.scenario.loader import load_scenario
+from simulator.session import fill_variables
 from simulator.settings import Settings
 from simulator.transcript import Transcript
 from simulator.turn import Turn
@@ -95,7 +96,9 @@ def test_grading_is_deterministic(grader: Grader, scenario) -> None:
 
 def test_reference_trainees_separate(grader: Grader, scenario) -> None:
     def play(replies: list[str]) -> Transcript:
-        return chat(scenario.opening[0], *interleave(replies, lambda r: r), outcome="bought")
+        values = scenario.variable_values()  # reference replies may name the scenario's {variables}
+        opening = fill_variables(scenario.opening[0], values)
+        return chat(opening, *interleave(replies, lambda r: fill_variables(r, values)), outcome="bought")
 
     good = grader.grade(play(scenario.references.good.replies), scenario)
     bad = grader.grade(play(scenario.references.bad.replies), scenario)

@@ -143,7 +143,7 @@ def test_chinese_messages_are_unchanged(grader: Grader) -> None:
         ("no-over-promise", "过度承诺：保证结果"),
         ("verify-first", "没有先核实订单/问题就直接办理"),
         ("review-cashback", "红线：好评返现违反平台规则"),
-        ("red-line", "越过红线：review-cashback"),
+        ("red-line", "红线：好评返现违反平台规则"),  # what was crossed in words, never its id
         ("farewell", "结束时没有致谢或道别"),
     }, messages
     suggestions = {f.criterion: f.suggestion.text for f in g.findings() if f.suggestion is not None}

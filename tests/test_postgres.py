@@ -267,3 +267,56 @@ def test_times_are_utc_whatever_the_server_time_zone(pg_db: Database, postgres_s
     assert naive.created_at == datetime(2030, 1, 1, 12, 0, tzinfo=UTC) and naive.created_at.utcoffset() == timedelta(0)
     assert aware.created_at.isoformat() == "2030-01-01T20:00:00+00:00"
     assert row is not None and row.started_at.isoformat() == "2030-01-01T20:00:00+00:00"
+
+
+def test_a_whole_exam_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    """The exam tables on PostgreSQL: an attempt to a certificate, a deadline, a tab conflict, an override, the
+    verdict recomputed, /verify's lookup — and two services (two instances) sweeping at once close a part once."""
+    from exam_helpers import answer_written, finish, make_world, open_window, play_roleplays
+
+    from simulator.exam.attempts import ExamClosed, ExamService, TabConflict
+    from simulator.exam.certificates import CertificateStatus
+    from simulator.store import exam_reviews as reviews
+
+    w = make_world(tmp_path, url=postgres_url)
+    aid = w.exams.start(w.trainee, open_window(w))
+    w.exams.start_part(aid, w.trainee)
+    w.exams.claim_tab(aid, w.trainee, "a")
+    answer_written(w, aid, tab="a")
+    w.exams.start_part(aid, w.trainee, "a")
+    play_roleplays(w, aid, tab="a")
+    finish(w)
+    v = w.exams.view(aid)
+    assert v.row.result == "passed" and v.row.grader_version
+    cert = w.review.certificates_of(w.trainee)[0][0]
+    assert w.review.verify(cert.code).status is CertificateStatus.VALID  # type: ignore[union-attr]
+    review = w.review.review(aid)
+    conv = (
+        next(c for c in review.conversations if c.findings) if any(c.findings for c in review.conversations) else None
+    )
+    if conv is not None:
+        w.review.override(w.owner, aid, conv.findings[0][0], "dismiss", "复核后不扣分", session_id=conv.session.id)
+    # a second attempt by another trainee: tab conflict and deadline, swept by two instances at once
+    other = w.exams.start(w.other, open_window(w, user=w.other))
+    w.exams.start_part(other, w.other)
+    w.exams.claim_tab(other, w.other, "x")
+    w.exams.claim_tab(other, w.other, "y")
+    key = w.exams.view(other).frozen.questions["written"][0].key
+    with pytest.raises(TabConflict):
+        w.exams.save_answer(other, w.other, "x", key, None)
+    w.clock.advance(minutes=21)
+    second = ExamService(w.engine)
+    done: list[int] = []
+    threads = [threading.Thread(target=lambda s=s: done.append(s.sweep()["closed"])) for s in (w.exams, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(done) >= 1
+    with pytest.raises(ExamClosed):
+        w.exams.save_answer(other, w.other, "y", key, None)
+    kinds = [e.kind for e in w.exams.events(other)]
+    assert kinds.count("auto-submit") == 1 and "stale-tab" in kinds and "late-answer" in kinds
+    with w.engine.store.read() as s:
+        assert [a.action for a in reviews.audit_log(s, attempt_id=other)].count("auto-submit") == 1
+    w.engine.store.dispose()

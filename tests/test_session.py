@@ -21,13 +21,18 @@ from simulator.session import (
     SessionNotReady,
     SessionStatus,
     clean_reply,
+    fill_variables,
 )
 from simulator.turn import Speaker, TurnSource
 
 REPO = Path(__file__).resolve().parent.parent
 PATH = REPO / "scenarios/qinghe/presale-size-hesitant-office.yaml"
 SCENARIO = load_scenario(PATH)
-GOOD = SCENARIO.references.good.replies if SCENARIO.references else []
+# Reference replies may name the scenario's {variables}; a trainee types the values.
+GOOD = [
+    fill_variables(r, SCENARIO.variable_values())
+    for r in (SCENARIO.references.good.replies if SCENARIO.references else [])
+]
 
 
 class FakeClock:
@@ -173,4 +178,4 @@ def test_explicit_times_and_naive_datetimes_are_utc() -> None:
 
 def test_variables_and_seed_are_stored() -> None:
     session = Session.create(SCENARIO, seed=9, variables={"height_say": "165cm"})
-    assert session.variables == {"height_say": "165cm"} and session.seed == 9
+    assert session.variables == SCENARIO.variable_values({"height_say": "165cm"}) and session.seed == 9

@@ -88,7 +88,7 @@ def test_migrations_down_to_empty_and_up_again(db: Database) -> None:
     migrate(db)  # from empty to head
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-    assert current_revision(db) == "0003"
+    assert current_revision(db) == "0004"
 
 
 def test_migrate_is_idempotent_and_configured(db: Database) -> None:

@@ -13,6 +13,7 @@ from fakes import (
     start,
 )
 
+from simulator.session import fill_variables
 from simulator.store.sessions import list_turns
 from web import create_app
 
@@ -249,8 +250,9 @@ def test_real_engine_good_reference_buys(settings) -> None:
         create_user(s, hasher, "xiaoman", "demo1234")
     c, token = login(application, "xiaoman")
     sid = start(c, token)
-    for reply in load_scenario(EXAMPLE).references.good.replies:
-        _, answer = say(c, token, sid, reply)
+    scenario = load_scenario(EXAMPLE)
+    for reply in scenario.references.good.replies:
+        _, answer = say(c, token, sid, fill_variables(reply, scenario.variable_values()))
         if "/reports/" in answer.text:
             break
     html = c.get(f"/reports/{sid}").text
@@ -267,10 +269,16 @@ def test_warm_up_freezes_the_start_up_heap(settings, knowledge) -> None:
     from fastapi.testclient import TestClient
 
     application = create_app(settings, engine=fake_engine(settings, knowledge), warm_up=True)
+    catalogue = application.state.services.engine.scenarios
+    refreshed = []
+    real_refresh = catalogue.refresh
+    catalogue.refresh = lambda **kw: (refreshed.append(kw), real_refresh(**kw))[1]
     try:
-        with TestClient(application) as c:  # runs the lifespan
-            assert c.get("/healthz").status_code == 200
+        with TestClient(application) as c:  # runs the lifespan, which starts the warm-up in the background
+            assert c.get("/healthz").status_code == 200  # served while warming up
+            assert application.state.warmed_up.wait(60)
             assert gc.get_freeze_count() > 0
+            assert refreshed  # the scenario catalogue was loaded too
     finally:
         gc.unfreeze()
         application.state.services.engine.store.dispose()

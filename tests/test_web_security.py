@@ -25,10 +25,10 @@ TRAINER_ONLY = "/trainer"
 
 
 def _routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    """(method, path) of every route: the app holds the static mount plus the four routers, nothing else."""
-    from web.routes import accounts, chat, pages, trainer
+    """(method, path) of every route: the app holds the static mount plus the routers below, nothing else."""
+    from web.routes import accounts, chat, examiner, exams, pages, trainer, verify
 
-    modules = (accounts, pages, chat, trainer)
+    modules = (accounts, pages, chat, trainer, exams, examiner, verify)
     others = [r for r in app.routes if not isinstance(r, Mount)]
     assert len(others) == len(modules), "a router was added: list its module here"
     out = []
@@ -41,14 +41,20 @@ def _routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
 
 
 def _fill(path: str) -> str:
-    return path.replace("{session_id}", "00000000-0000-0000-0000-000000000000").replace(
-        "{scenario_id}", "presale-size-hesitant-office"
+    return (
+        path.replace("{session_id}", "00000000-0000-0000-0000-000000000000")
+        .replace("{scenario_id}", "presale-size-hesitant-office")
+        .replace("{code}", "QH7K-4M9P-2XWD")
+        .replace("{attempt_id}", "1")
+        .replace("{window_id}", "1")
+        .replace("{certificate_id}", "1")
+        .replace("{appeal_id}", "1")
     )
 
 
 def test_every_route_requires_login(app) -> None:
     routes = _routes(app)
-    assert len(routes) >= 18  # the walk really covers the app
+    assert len(routes) >= 50  # the walk really covers the app
     c = client_for(app)
     token = csrf_of(c.get("/login").text)
     for method, path in routes:
@@ -67,6 +73,25 @@ def test_trainee_never_opens_trainer_routes(app) -> None:
         assert r.status_code == 403, (method, path, r.status_code)
         assert "没有权限" in r.text
     assert "/trainer" not in re.sub(r"<script.*?</script>", "", c.get("/").text)  # no link in the nav either
+
+
+@pytest.mark.parametrize("who", ["xiaoman", "laowang"])
+def test_only_exam_owners_open_exam_owner_routes(app, who: str) -> None:
+    c, token = login(app, who)
+    owner_routes = [(m, p) for m, p in _routes(app) if p.startswith("/examiner")]
+    assert len(owner_routes) >= 10
+    for method, path in owner_routes:
+        r = c.request(method, _fill(path), data={"csrf_token": token, "reason": "x" * 10, "target": "user:1"})
+        assert r.status_code == 403, (method, path, r.status_code)
+    assert "/examiner" not in re.sub(r"<script.*?</script>", "", c.get("/").text)  # no link in the nav either
+
+
+def test_the_verify_page_is_public(app) -> None:
+    c = client_for(app)
+    assert c.get("/verify").status_code == 200
+    r = c.get("/verify/QH7K-4M9P-2XWD")
+    assert r.status_code == 404 and "没有这个验证码的证书" in r.text
+    assert c.get("/certificates/QH7K-4M9P-2XWD").status_code == 303  # the certificate itself needs a login
 
 
 @pytest.mark.parametrize("who", ["laowang", "admin"])

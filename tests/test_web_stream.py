@@ -181,8 +181,8 @@ def test_final_fragment_equals_the_plain_endpoint(streaming_app) -> None:
     assert "好，我买了" in turn and f"/reports/{sid}" in turn and 'data-running="false"' in turn
 
 
-def test_a_fallback_turn_replaces_the_provisional_text(settings, knowledge) -> None:
-    """The LLM customer streams an answer its guards then reject; the scripted line is what is committed."""
+def test_a_rejected_answer_never_streams(settings, knowledge) -> None:
+    """An answer the LLM customer's guards reject never reaches the stream; the scripted line is committed."""
     from simulator.customer import LLMCustomer
     from simulator.llm import FakeChatModel
 
@@ -197,7 +197,7 @@ def test_a_fallback_turn_replaces_the_provisional_text(settings, knowledge) -> N
     after = send(c, token, sid, "亲，您好～方便告诉我您的身高体重吗？")
     got = events(stream(c, token, sid, after).text)
     provisional = "".join(p["text"] for name, p in got if name == "delta")
-    assert provisional == "我165，104斤，胸围86cm"  # only the reply string, streamed out of the JSON
+    assert "胸围86cm" not in provisional  # held back until the guards judged it, then never shown
     assert [name for name, _ in got][-1] == "turn" and len(model.calls) == 2
     final = got[-1][1]["html"]
     assert "胸围86cm" not in final and "AI 顾客的回复不符合设定" in final  # the fallback notice

@@ -1,8 +1,9 @@
 """Who is asking, and may they: the viewer dependency, role checks and the CSRF check.
 
 Every route declares its access with one of :func:`require_trainee`, :func:`require_trainer`,
-:func:`require_admin` (or is in :data:`PUBLIC_PATHS`); ``tests/test_web_security.py`` walks the route table to
-prove it. The CSRF check runs as an app-wide dependency on every unsafe method.
+:func:`require_exam_owner`, :func:`require_admin` (or is in :data:`PUBLIC_PATHS`);
+``tests/test_web_security.py`` walks the route table to prove it. The CSRF check runs as an app-wide dependency
+on every unsafe method.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from simulator.store.users import UserRole, get_user
 from web.security import CSRF_FIELD, CSRF_HEADER, CookieSession, same_token
 from web.services import services
 
-PUBLIC_PATHS = {"/login", "/logout", "/lang", "/healthz"}
+# /verify: anyone holding a certificate's code may check it (valid / expired / revoked) without an account.
+PUBLIC_PATHS = {"/login", "/logout", "/lang", "/healthz", "/verify", "/verify/{code}"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -47,8 +49,13 @@ class Viewer:
 
     @property
     def is_trainer(self) -> bool:
-        """Trainer or admin."""
+        """Trainer, exam owner or admin."""
         return self.at_least(UserRole.TRAINER)
+
+    @property
+    def is_exam_owner(self) -> bool:
+        """Exam owner or admin."""
+        return self.at_least(UserRole.EXAM_OWNER)
 
 
 def cookie(request: Request) -> CookieSession:
@@ -88,10 +95,12 @@ def _require(role: UserRole):
 
 require_trainee = _require(UserRole.TRAINEE)
 require_trainer = _require(UserRole.TRAINER)
+require_exam_owner = _require(UserRole.EXAM_OWNER)
 require_admin = _require(UserRole.ADMIN)
 
 TraineeDep = Depends(require_trainee)
 TrainerDep = Depends(require_trainer)
+ExamOwnerDep = Depends(require_exam_owner)
 AdminDep = Depends(require_admin)
 
 

@@ -6,11 +6,13 @@ is an index into that list, so each finding is placed on its turn by the same li
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import mean
 from typing import Any
 
+from simulator.grading.messages import criterion_title
 from simulator.grading.result import DIMENSIONS, Finding, Grade, QuestionEvidence
 from simulator.session import Session
 from simulator.store.grades import GradeRecord
@@ -20,16 +22,70 @@ from simulator.turn import Speaker, Turn
 DIMENSION_NAMES = tuple(d.value for d in DIMENSIONS)
 
 
+QUOTE_CHARS = 80
+
+
 @dataclass
 class ShownFinding:
-    """A finding with the title of the criterion it belongs to."""
+    """A finding as the report shows it: a title in the conversation's language, the trainee's words only where
+    they are a part of the reply (the reply itself is right above), the source only where it adds something,
+    a better reply only where it differs from what was said — and no internal ids."""
 
     finding: Finding
     title: str
+    said: str = ""  # the whole reply the finding is about ("" for the whole conversation)
 
-    def __getattr__(self, name: str) -> Any:
-        # Templates read the finding's fields (message, evidence, suggestion …) directly.
-        return getattr(self.finding, name)
+    @property
+    def dimension(self) -> str:
+        return self.finding.dimension.value
+
+    @property
+    def red_line(self) -> bool:
+        return self.finding.red_line is not None
+
+    @property
+    def points(self) -> str:
+        """Points lost, as "5" or "2.5" ("" for none)."""
+        return f"{self.finding.points:g}" if self.finding.points else ""
+
+    @property
+    def message(self) -> str:
+        return self.finding.message
+
+    @property
+    def quote(self) -> str:
+        """The trainee's words that show the fault, when they are a part of the reply."""
+        evidence = self.finding.evidence.strip()
+        if not evidence or evidence == self.said.strip():
+            return ""
+        return evidence if len(evidence) <= QUOTE_CHARS else evidence[:QUOTE_CHARS] + "…"
+
+    @property
+    def passage(self) -> str:
+        """The knowledge passage the finding rests on, if it rests on one."""
+        source = self.finding.source
+        return source.text if source is not None and source.kind == "passage" else ""
+
+    @property
+    def note(self) -> str:
+        """The rule's own note, when it says more than the message (a lexicon note, in the lexicon's language)."""
+        source = self.finding.source
+        if source is None or source.kind not in ("rule", "scenario") or not source.text:
+            return ""
+        text = re.sub(r"\s*\([^)]*\.ya?ml\)$", "", source.text).strip()  # the lexicon's path is for trainers
+        same_language = bool(re.search(r"[\u3400-\u9fff]", text)) == bool(re.search(r"[\u3400-\u9fff]", self.message))
+        if not same_language or text in self.message or text in self.title or self.message in text:
+            return ""
+        return text
+
+    @property
+    def better(self) -> str:
+        """A better reply, when it is not what was said already."""
+        s = self.finding.suggestion
+        text = s.text.strip() if s is not None else ""
+        if not text or text in (self.said.strip(), self.finding.evidence.strip()) or text in self.title:
+            return ""
+        return text
 
 
 @dataclass
@@ -76,20 +132,24 @@ def build_report(session: Session, grade: Grade | None, *, target_reply_seconds:
     general: list[ShownFinding] = []
     red_lines: list[ShownFinding] = []
     if grade is not None:
-        titles = {c.id: c.title for d in grade.dimensions.values() for c in d.criteria}
+        locale = session.locale.value
+        titles = {c.id: criterion_title(c.id, c.title, locale) for d in grade.dimensions.values() for c in d.criteria}
+
+        def shown(f: Finding, target: AnnotatedTurn | None) -> ShownFinding:
+            # A red line's id names it for trainers; the report calls it a red line and says what it is.
+            cid = "red-line" if f.red_line is not None and f.criterion not in titles else f.criterion
+            title = titles.get(cid) or criterion_title(cid, cid, locale)
+            return ShownFinding(f, title, target.turn.text if target is not None else "")
+
         for f in grade.findings():
-            shown = ShownFinding(f, titles.get(f.criterion, ""))
             target = place(f.turn)
-            if target is not None:
-                target.findings.append(shown)
-            else:
-                general.append(shown)
+            (target.findings if target is not None else general).append(shown(f, target))
         for f in grade.red_lines:
-            shown = ShownFinding(f, f.red_line or f.criterion)
-            red_lines.append(shown)
             target = place(f.turn)
-            if target is not None and all(x.finding != f for x in target.findings):
-                target.findings.append(shown)
+            red_lines.append(shown(f, target))
+            # On its turn a red line shows once: as the red-line deduction when that turn carries it.
+            if target is not None and not any(x.finding.criterion == "red-line" for x in target.findings):
+                target.findings.append(shown(f, target))
         for q in grade.questions:
             target = place(q.turn)
             if target is not None and q.passage_text:

@@ -14,6 +14,8 @@ from fastapi.templating import Jinja2Templates
 from pwdlib import PasswordHash
 
 from simulator.engine import Engine
+from simulator.exam.attempts import ExamService
+from simulator.exam.review import ExamReview
 from simulator.settings import Settings
 from web.i18n import Catalogues
 from web.ratelimit import RateLimiter
@@ -29,6 +31,8 @@ class Services:
     limiter: RateLimiter
     templates: Jinja2Templates
     catalogues: Catalogues
+    exams: ExamService
+    review: ExamReview
     # Streamed customer turns run here rather than in the request's task: a browser that disconnects cancels
     # the request, but the thread carries the turn on to its commit (and interpreter exit waits for it). Turns
     # mostly wait on the model endpoint, so many may run at once.

@@ -140,7 +140,47 @@ LABELS: dict[str, str] = {
     # roles
     "trainee": N_("Trainee"),
     "trainer": N_("Trainer"),
+    "exam-owner": N_("Exam owner"),
     "admin": N_("Admin"),
+    # exams: verdicts, certificates, appeals, windows, how a part ended, page events, audit actions
+    "passed": N_("Passed"),
+    "failed": N_("Not passed"),
+    "review": N_("Under review"),
+    "valid": N_("Valid"),
+    "expired": N_("Expired"),
+    "revoked": N_("Revoked"),
+    "open": N_("Open"),
+    "upheld": N_("Upheld"),
+    "rejected": N_("Rejected"),
+    "scheduled": N_("Scheduled"),
+    "recertification": N_("Re-certification"),
+    "deadline": N_("Time ran out"),
+    "window": N_("Window closed"),
+    "not-started": N_("Not started"),
+    "dismiss": N_("Dismissed"),
+    "restore": N_("Restored"),
+    "accept": N_("Counted as right"),
+    "reject": N_("Counted as wrong"),
+    "paste": N_("Pasted text"),
+    "away": N_("Left the page"),
+    "back": N_("Came back"),
+    "new-tab": N_("Opened in another tab"),
+    "stale-tab": N_("Refused: another tab"),
+    "late-answer": N_("Refused: after the deadline"),
+    "schedule": N_("Scheduled a window"),
+    "cancel-window": N_("Cancelled a window"),
+    "start": N_("Started an attempt"),
+    "auto-submit": N_("Submitted at the deadline"),
+    "graded": N_("Verdict decided"),
+    "verdict-changed": N_("Verdict changed"),
+    "override": N_("Overrode a finding"),
+    "appeal": N_("Appealed"),
+    "appeal-decided": N_("Decided an appeal"),
+    "regrade": N_("Re-graded"),
+    "reopen": N_("Reopened the exam"),
+    "certificate-issued": N_("Certificate issued"),
+    "certificate-revoked": N_("Certificate revoked"),
+    "recertification-scheduled": N_("Re-certification scheduled"),
     # moods
     "furious": N_("Furious"),
     "angry": N_("Angry"),
@@ -160,6 +200,17 @@ def register_filters(env: jinja2.Environment, gettext: Callable[[str], str]) -> 
 
     env.filters.update(fmt_time=fmt_time, iso=iso, seconds=seconds, score=score, label=label, passage=passage_html)
     env.globals["elapsed_ms"] = elapsed_ms
+    env.globals["remaining"] = remaining
+
+
+def remaining(deadline: datetime | str | None) -> str:
+    """``12:34`` left until ``deadline`` (a datetime or ISO text), ``0:00`` when past."""
+    if deadline is None:
+        return "—"
+    d = _aware(datetime.fromisoformat(deadline) if isinstance(deadline, str) else deadline)
+    assert d is not None
+    left = max(0, int((d - datetime.now(UTC)).total_seconds()))
+    return f"{left // 60}:{left % 60:02d}"
 
 
 def elapsed_ms(since: datetime | None) -> int:

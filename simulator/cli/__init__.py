@@ -29,7 +29,7 @@ def _root() -> None:
 
 # Sub-command modules, in the order they appear in --help. A module that is not there yet is skipped; any
 # other import error is a bug and surfaces.
-COMMAND_MODULES = ("validate", "schema", "kb", "play", "grade", "check", "serve", "user")
+COMMAND_MODULES = ("validate", "schema", "kb", "play", "probe", "grade", "check", "serve", "user", "exam")
 
 
 def _register_all() -> None:

@@ -20,17 +20,20 @@ def prepare(settings: Settings, *, echo: bool = True) -> None:
     """
     from simulator.store import open_database
     from simulator.store.demo import ensure_demo_accounts
-    from simulator.store.users import password_hasher
+    from simulator.store.users import count_users, password_hasher
 
     say = typer.echo if echo else (lambda *_a, **_k: None)
     settings.ensure_data_dir()
     db = open_database(settings.sqlalchemy_url, create_dir=settings.data_dir)
     try:
         if settings.demo:
+            with db.read() as s:
+                accounts_exist = count_users(s) > 0  # a restart: no need to read every scenario (~1 s)
+        if settings.demo and not accounts_exist:
             from simulator.scenario.loader import load_scenarios
 
             ids = set(load_scenarios([settings.scenarios_dir]).scenarios) if settings.scenarios_dir.is_dir() else set()
-            created = ensure_demo_accounts(db, password_hasher(), assignable=ids)
+            created = ensure_demo_accounts(db, password_hasher(), assignable=ids, exams=_exam_ids(settings))
             if created:
                 say("Demo accounts created (user / password):")
                 for a in created:
@@ -41,9 +44,22 @@ def prepare(settings: Settings, *, echo: bool = True) -> None:
         _ensure_index(settings, say)
 
 
+def _exam_ids(settings: Settings) -> set[str]:
+    """The exams that validate (the demo schedules only those)."""
+    from simulator.exam.catalogue import EXAMS_FOLDER, exam_files, load_exam_set
+
+    exams, _ = exam_files([settings.scenarios_dir / EXAMS_FOLDER])
+    _, banks = exam_files([settings.knowledge_dir])
+    return set(load_exam_set(exams, banks, scenarios=None, knowledge_ids=None).exams)
+
+
 def _ensure_index(settings: Settings, say) -> None:
     from simulator.knowledge.base import IndexMissing, KnowledgeBase
 
+    if KnowledgeBase.has_snapshot(settings):
+        # Built here before, with this embedder: a restart need not open chromadb and load the index (~1 s) only
+        # to find that out. The app checks the snapshot against the store when it loads it.
+        return
     kb = KnowledgeBase.open(settings)
     try:
         kb.load()

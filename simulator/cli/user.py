@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
     @user_app.command("create")
     def create(
         username: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, '.', '_', '-'.")],
-        role: Annotated[UserRole, typer.Option(help="trainee, trainer or admin.")] = UserRole.TRAINEE,
+        role: Annotated[UserRole, typer.Option(help="trainee, trainer, exam-owner or admin.")] = UserRole.TRAINEE,
         name: Annotated[str | None, typer.Option(help="Display name (e.g. 小满).")] = None,
         password: Annotated[
             str | None, typer.Option(help="Password (asked for when omitted; at least 8 characters).")

@@ -142,13 +142,15 @@ def system_prompt(scenario: Scenario, variables: Mapping[str, str]) -> str:
         "- Do not make it easy: if the agent is curt, rude, blames you, gives wrong information or promises "
         "what sounds impossible, be doubtful or annoyed, do not agree.",
         "- Only end the conversation when the private note says the goal is reached or you have lost patience.",
+        "- Never repeat the agent's words, never repeat your own earlier messages, never ask again about something "
+        "the agent already told you.",
+        "- Never state shop policy (returns, shipping, insurance) yourself; ask about it.",
         "- One short chat message per answer.",
         "",
         "## Answer format",
         "Answer with ONE JSON object and nothing else:",
-        '{"reply": "<your chat message>", "mood_delta": <-2..2>, "outcome": null or one of ['
-        + outcomes
-        + '], "stop": <true when you end the conversation>}',
+        '{"reply": "<your chat message>", "outcome": null}',
+        f"(outcome stays null while the conversation goes on; when you end it, one of: {outcomes})",
     ]
     return "\n".join(lines)
 
@@ -176,7 +178,7 @@ def note(scenario: Scenario, state: CustomerState, plan: Plan, variables: Mappin
         asked += [k for k in plan.beat.reveals if k not in asked]
     if asked:
         facts = "; ".join(f"{f.key} = {substitute(f.value, v)}" for f in scenario.known_facts if f.key in asked)
-        parts.append(f"the agent has just asked for: {facts} — you may give it now")
+        parts.append(f"the agent has just asked for: {facts} — your message MUST state these values")
     if plan.beat is not None:
         hint = plan.beat.guidance or plan.beat.id
         parts.append(f'the scenario now expects [{plan.beat.id}]: {hint}; e.g. "{plan.line}"')
@@ -186,10 +188,11 @@ def note(scenario: Scenario, state: CustomerState, plan: Plan, variables: Mappin
     if bad:
         parts.append(f"the agent's message was: {', '.join(bad)} — do not be pleased about it")
     if plan.outcome is not None:
-        parts.append(f'END the conversation now: outcome "{plan.outcome.value}", stop true')
+        parts.append(f'END the conversation now: outcome "{plan.outcome.value}"')
     else:
-        parts.append("the conversation continues: outcome null, stop false")
-    parts.append("Answer as the customer with the JSON object only.")
+        parts.append("the conversation continues: outcome null")
+    language = "in Chinese" if scenario.locale is Locale.ZH_CN else "in English"
+    parts.append(f"Answer as the customer ({language}) with the JSON object only.")
     return SUFFIX_MARK + "\n".join(parts)
 
 

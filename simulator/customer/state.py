@@ -28,6 +28,9 @@ class CustomerState(BaseModel):
     turns: int = Field(default=0, description="Trainee replies processed.")
     fallbacks: int = Field(default=0, description="Replies that matched no beat.")
     llm_fallbacks: int = Field(default=0, description="Turns an LLM customer handed to the scripted engine.")
+    guard_rejections: dict[str, int] = Field(
+        default_factory=dict, description="LLM customer: guard rule id → model answers it rejected (re-asks included)."
+    )
 
     @property
     def mood_name(self) -> Mood:

@@ -210,7 +210,8 @@ class Grader:
                     d,
                     "red-line",
                     RED_LINE_POINTS,
-                    ctx.say("red-line.crossed", ids=ctx.say("list.sep").join(sorted({f.criterion for f in crossed}))),
+                    # What was crossed, in words (each red line's own message), never its id.
+                    ctx.say("list.sep").join(dict.fromkeys(f.message for f in crossed)),
                     turn=crossed[0].turn,
                     evidence=crossed[0].evidence,
                     span=crossed[0].span,

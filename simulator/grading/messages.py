@@ -15,6 +15,7 @@ test checks that every entry has both locales with the same placeholders and no 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 EN = "en"
@@ -220,7 +221,6 @@ CATALOGUE: dict[str, Text] = {
     # -- red lines, notes, judge -----------------------------------------------------------------------------
     "red-line": Text("红线：{description}", "Red line: {description}"),
     "red-line.phone": Text("红线：发送了顾客未提供的手机号", "Red line: sent a phone number the customer never gave"),
-    "red-line.crossed": Text("越过红线：{ids}", "Red line crossed: {ids}"),
     "unscored.abandoned": Text(
         "对话在第 {replies} 条回复后就放弃了，内容太少，无法评分",
         "The conversation was given up after {replies} reply(ies): too little to grade",
@@ -232,6 +232,48 @@ CATALOGUE: dict[str, Text] = {
     "judge.met": Text("（LLM 评审认为已做到，不扣分）", " (the LLM judge found it done: no deduction)"),
     "judge.not-met": Text("LLM 评审：{reason}", "LLM judge: {reason}"),
 }
+
+
+# Criterion titles as trainers and trainees read them, one language at a time (scorers may keep a bilingual
+# title for logs; reports show these). Scenario criteria (facts, steps) are titled by the scenario's own text.
+TITLES: dict[str, Text] = {
+    "greeting": Text("问候", "Greeting"),
+    "farewell": Text("结束语", "Closing the chat"),
+    "politeness": Text("礼貌", "Politeness"),
+    "empathy": Text("共情安抚", "Empathy"),
+    "no-curt-replies": Text("不敷衍", "No curt replies"),
+    "forbidden-words": Text("服务禁语", "Forbidden words"),
+    "response-time": Text("响应时间", "Response time"),
+    "reply-ratio": Text("答问比", "Reply ratio"),
+    "needs-discovery": Text("需求挖掘", "Needs discovery"),
+    "fabe": Text("FABE 介绍", "FABE"),
+    "ask-answer-praise-recommend": Text("问答赞推", "Ask, answer, praise, recommend"),
+    "matching": Text("搭配推荐", "Matching"),
+    "objection-handling": Text("异议处理", "Objection handling"),
+    "closing": Text("促成下单", "Closing the sale"),
+    "empathy-sandwich": Text("共情三明治", "Empathy sandwich"),
+    "reassurance": Text("打消顾虑", "Reassurance"),
+    "de-escalation": Text("安抚降温", "De-escalation"),
+    "expectation-setting": Text("告知时效与下一步", "Setting expectations"),
+    "no-over-promise": Text("不过度承诺", "No over-promising"),
+    "kb-consistent": Text("与知识库一致", "Consistent with the knowledge base"),
+    "authority": Text("权限内处理", "Within authority"),
+    "escalation": Text("超出权限时上报", "Escalating what you may not decide"),
+    "verify-first": Text("先核实再处理", "Verify before a remedy"),
+    "red-line": Text("红线", "Red lines"),
+}
+_CJK_PART = re.compile(r"[\u3400-\u9fff][^A-Za-z]*")
+
+
+def criterion_title(criterion: str, title: str, locale: str) -> str:
+    """The title of criterion ``criterion`` in ``locale``: the catalogue's, else the locale's half of a
+    bilingual scorer title ("问候 greeting"), else the title as it stands (a scenario's own text)."""
+    if criterion in TITLES:
+        return TITLES[criterion].get(locale)
+    cjk = _CJK_PART.match(title)
+    if cjk and cjk.end() < len(title) and re.search(r"[A-Za-z]{3}", title[cjk.end() :]):
+        return cjk.group(0).strip() if locale_key(locale) == ZH else title[cjk.end() :].strip()
+    return title
 
 
 def say(locale: str, mid: str, **fields: object) -> str:

@@ -80,6 +80,13 @@ class BuildReport:
         return [p for p in self.problems if p.severity == "error"]
 
 
+def _snapshot_dir(settings: Settings, root: Path) -> Path:
+    if settings.chroma_url:
+        url_key = hashlib.sha256(settings.chroma_url.encode()).hexdigest()[:10]
+        return root / "snapshots" / f"{settings.collection}-{url_key}"
+    return root / "snapshots" / settings.collection
+
+
 class KnowledgeBase:
     """Hybrid (vector + BM25) search over knowledge documents, persisted in chromadb.
 
@@ -134,12 +141,20 @@ class KnowledgeBase:
         root = db_dir or settings.index_dir
         client = make_client(settings, db_dir=root)
         store = ChunkStore(client, settings.collection, embedder, spec=settings.embedder)
+        return cls(store, embedder, _snapshot_dir(settings, root))
+
+    @staticmethod
+    def has_snapshot(settings: Settings) -> bool:
+        """Whether this data directory holds a search snapshot of the embedded store's collection made with the
+        embedder ``settings`` name — i.e. the index was built here — read without opening chromadb or loading
+        the embedder. Always False with a Chroma server (only the server knows what it holds).
+        """
         if settings.chroma_url:
-            url_key = hashlib.sha256(settings.chroma_url.encode()).hexdigest()[:10]
-            snapshot = root / "snapshots" / f"{settings.collection}-{url_key}"
-        else:
-            snapshot = root / "snapshots" / settings.collection
-        return cls(store, embedder, snapshot)
+            return False
+        from simulator.embedding.factory import make_embedder  # constructing one loads no model
+
+        meta = SearchIndex.read_meta(_snapshot_dir(settings, settings.index_dir))
+        return meta is not None and meta.get("embedder") == make_embedder(settings).name
 
     # ---- building ---------------------------------------------------------------------------------------
     def build(self, paths: Iterable[Path | str], progress: Progress | None = None) -> BuildReport:

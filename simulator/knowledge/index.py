@@ -232,12 +232,22 @@ class SearchIndex:
         shutil.rmtree(directory, ignore_errors=True)
         tmp.rename(directory)
 
+    @staticmethod
+    def read_meta(directory: Path) -> dict[str, Any] | None:
+        """The snapshot's metadata (revision, embedder, count); None if there is no readable snapshot of this
+        format."""
+        try:
+            meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return meta if isinstance(meta, dict) and meta.get("format") == SNAPSHOT_FORMAT else None
+
     @classmethod
     def load(cls, directory: Path) -> SearchIndex | None:
         """Read a snapshot; None if it is missing, from another format, or unreadable."""
         try:
-            meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-            if meta.get("format") != SNAPSHOT_FORMAT:
+            meta = cls.read_meta(directory)
+            if meta is None:
                 return None
             vectors = np.load(directory / "vectors.npy", allow_pickle=False)
             chunks: list[Chunk] = []

@@ -108,8 +108,12 @@ class Catalogue:
 
     def _load(self) -> None:
         kdir = self.settings.knowledge_dir
-        knowledge_ids = load_documents([kdir]).ids if kdir.is_dir() else None
-        sset: ScenarioSet = load_scenarios([self.settings.scenarios_dir], knowledge_ids=knowledge_ids)
+        docs = load_documents([kdir]) if kdir.is_dir() else None
+        sset: ScenarioSet = load_scenarios(
+            [self.settings.scenarios_dir],
+            knowledge_ids=docs.ids if docs is not None else None,
+            knowledge_texts={k: d.body for k, d in docs.documents.items()} if docs is not None else None,
+        )
         entries: dict[str, Entry] = {}
         by_path: dict[str, FileStatus] = {}
         for sid, loaded in sset.scenarios.items():

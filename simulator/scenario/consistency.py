@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from simulator.errors import suggest
 from simulator.scenario.base import VAR_RE
-from simulator.scenario.model import ReferenceTrainee, Scenario
-from simulator.scenario.vocabulary import Act
+from simulator.scenario.model import ReferenceTrainee, Scenario, Variable
+from simulator.scenario.vocabulary import Act, AuthoritySide, VariableKind
 
 Loc = tuple[str | int, ...]
 
@@ -72,7 +72,87 @@ def internal_problems(s: Scenario) -> list[tuple[Loc, str]]:
         for name in VAR_RE.findall(text):
             if name not in s.variables:
                 out.append((loc, f"uses {{{name}}} but no variable '{name}' is defined — add it under variables"))
+    out += variant_problems(s)
     return out
+
+
+def variant_problems(s: Scenario) -> list[tuple[Loc, str]]:
+    """Variables and variant cases that could give an exam an inconsistent draw: a case naming an undeclared
+    variable or a value the variable cannot take, an amount on the wrong side of the agent's authority limit."""
+    out: list[tuple[Loc, str]] = []
+    names = list(s.variables)
+    for name, var in s.variables.items():
+        for loc, value in _possible_values(name, var):
+            problem = value_problem(s, var, value)
+            if problem:
+                out.append((loc, problem))
+        if var.authority is not None and var.kind is VariableKind.INTEGER:
+            limit = getattr(s.expectations.authority, var.authority.value)
+            assert var.min is not None and var.max is not None
+            lo, hi = var.min, var.max
+            if var.side is AuthoritySide.WITHIN and hi > limit:
+                out.append(
+                    (
+                        ("variables", name, "max"),
+                        f"{hi} is above the agent's {var.authority.value} ({limit:g}) but side is 'within' — "
+                        f"lower max to {limit:g} or set side: above",
+                    )
+                )
+            if var.side is AuthoritySide.ABOVE and lo <= limit:
+                out.append(
+                    (
+                        ("variables", name, "min"),
+                        f"{lo} is not above the agent's {var.authority.value} ({limit:g}) but side is 'above' — "
+                        f"raise min above {limit:g} or set side: within",
+                    )
+                )
+    seen: set[str] = set()
+    for ci, case in enumerate(s.variants):
+        if case.id in seen:
+            out.append((("variants", ci, "id"), f"duplicate variant id '{case.id}' — give each a unique id"))
+        seen.add(case.id)
+        for name, value in case.values.items():
+            where: Loc = ("variants", ci, "values", name)
+            declared = s.variables.get(name)
+            if declared is None:
+                out.append((where, f"unknown variable '{name}'{suggest(name, names)} — declare it under variables"))
+                continue
+            problem = value_problem(s, declared, value, in_case=True)
+            if problem:
+                out.append((where, problem))
+    return out
+
+
+def _possible_values(name: str, var: Variable) -> list[tuple[Loc, str]]:
+    if var.kind is VariableKind.CHOICE:
+        return [(("variables", name, "choices", i), c) for i, c in enumerate(var.choices)]
+    return []
+
+
+def value_problem(s: Scenario, var: Variable, value: str, *, in_case: bool = False) -> str | None:
+    """Why ``value`` cannot be a value of ``var`` in scenario ``s`` (None when it can)."""
+    v = str(value).strip()
+    if var.kind is VariableKind.CHOICE and in_case and v not in var.choices:
+        return f"'{v}' is not one of the variable's choices ({', '.join(var.choices)}) — add it there or fix it"
+    if var.kind is VariableKind.INTEGER:
+        if not v.lstrip("-").isdigit():
+            return f"'{v}' is not a whole number"
+        assert var.min is not None and var.max is not None
+        if not var.min <= int(v) <= var.max:
+            return f"{v} is outside the variable's range {var.min}…{var.max}"
+    if var.kind is VariableKind.DIGITS and (not v.isdigit() or len(v) != var.length):
+        return f"'{v}' is not {var.length} digits"
+    if var.authority is not None:
+        try:
+            amount = float(v)
+        except ValueError:
+            return f"'{v}' is not an amount — an amount checked against {var.authority.value} must be a number"
+        limit = getattr(s.expectations.authority, var.authority.value)
+        if var.side is AuthoritySide.WITHIN and amount > limit:
+            return f"{v} is above the agent's {var.authority.value} ({limit:g}) but side is 'within'"
+        if var.side is AuthoritySide.ABOVE and amount <= limit:
+            return f"{v} is not above the agent's {var.authority.value} ({limit:g}) but side is 'above'"
+    return None
 
 
 def playability_problems(s: Scenario) -> list[tuple[Loc, str, str]]:

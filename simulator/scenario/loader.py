@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -93,27 +93,51 @@ def load_scenario_file(
     doc, problems = read_yaml(path, text)
     if doc is None:
         return None, problems
-    if doc.data is None:
-        return None, [Problem(doc.path, 1, 1, "", "file is empty — a scenario needs id, title, locale, persona …")]
-    if not isinstance(doc.data, dict):
-        line, col = doc.locate(())
-        kind = kind_name(doc.data)
-        return None, [
-            Problem(doc.path, line, col, "", f"the top level is a {kind}; a scenario is a mapping of keys (id: …)")
-        ]
-    try:
-        scenario = Scenario.model_validate(doc.data)
-    except ValidationError as exc:
-        errors = _dedupe(exc.errors(include_url=False))
-        return None, sorted((_schema_problem(doc, e) for e in _drop_explained_missing(errors)), key=_order)
-    except RecursionError:
-        return None, [Problem(doc.path, 1, 1, "", "document is nested too deeply")]
+    scenario, problems = validate_document(
+        doc, Scenario, empty="file is empty — a scenario needs id, title, locale, persona …", what="a scenario"
+    )
+    if scenario is None:
+        return None, problems
     problems = [_at(doc, loc, msg) for loc, msg in internal_problems(scenario)]
     if not problems:  # playability is only meaningful once ids and references are consistent
         problems = [_at(doc, loc, msg, severity=sev) for loc, msg, sev in playability_problems(scenario)]
     if any(p.severity == "error" for p in problems):
         return None, sorted(problems, key=_order)
     return LoadedScenario(scenario, Path(path), doc), problems
+
+
+M = typing.TypeVar("M", bound=BaseModel)
+
+
+def validate_document(doc: YamlDocument, model: type[M], *, empty: str, what: str) -> tuple[M | None, list[Problem]]:
+    """Validate a parsed YAML document against ``model`` (a scenario, an exam, a question bank); every schema
+    problem as ``path:line:col`` with "did you mean" hints. Never raises for anything in the document.
+
+    Args:
+        doc: The parsed document.
+        model: The pydantic model of the whole file.
+        empty: The message for an empty file.
+        what: How the file is called in messages ("a scenario").
+    """
+    if doc.data is None:
+        return None, [Problem(doc.path, 1, 1, "", empty)]
+    if not isinstance(doc.data, dict):
+        line, col = doc.locate(())
+        kind = kind_name(doc.data)
+        message = f"the top level is a {kind}; {what} is a mapping of keys (id: …)"
+        return None, [Problem(doc.path, line, col, "", message)]
+    try:
+        return model.model_validate(doc.data), []
+    except ValidationError as exc:
+        errors = _dedupe(exc.errors(include_url=False))
+        return None, sorted((_schema_problem(doc, e, model) for e in _drop_explained_missing(errors)), key=_order)
+    except RecursionError:
+        return None, [Problem(doc.path, 1, 1, "", "document is nested too deeply")]
+
+
+def located(doc: YamlDocument, loc: Loc, message: str, *, key: bool = False, severity: str = "error") -> Problem:
+    """A problem at ``loc`` inside ``doc`` (``path:line:col``, the dotted location and the message)."""
+    return _at(doc, loc, message, key=key, severity=severity)
 
 
 def find_scenario(scenario_id: str, paths: Iterable[Path | str]) -> LoadedScenario:
@@ -211,12 +235,12 @@ def _clean_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
     return tuple(out)
 
 
-def _schema_problem(doc: YamlDocument, err: ErrorDetails) -> Problem:
+def _schema_problem(doc: YamlDocument, err: ErrorDetails, root: type[BaseModel] = Scenario) -> Problem:
     loc: Loc = _clean_loc(doc.data, tuple(err["loc"]))
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
-    model, fname = _field_at(loc)
+    model, fname = _field_at(loc, root)
     desc = _describe(model, fname)
     if kind == "missing" and loc:
         parent = loc[:-1]
@@ -293,10 +317,10 @@ def _unwrap(annotation: Any) -> Iterator[Any]:
         yield annotation
 
 
-def _field_at(loc: Loc) -> tuple[type[BaseModel] | None, str | None]:
+def _field_at(loc: Loc, root: type[BaseModel] = Scenario) -> tuple[type[BaseModel] | None, str | None]:
     """The model that owns the last named part of ``loc`` and that field's name."""
-    model: type[BaseModel] | None = Scenario
-    owner: type[BaseModel] | None = Scenario
+    model: type[BaseModel] | None = root
+    owner: type[BaseModel] | None = root
     name: str | None = None
     for part in loc:
         if isinstance(part, int) or model is None:
@@ -341,6 +365,7 @@ def load_scenarios(
     *,
     knowledge_ids: set[str] | None = None,
     require_references: bool = False,
+    knowledge_texts: Mapping[str, str] | None = None,
 ) -> ScenarioSet:
     """Load every scenario under ``paths`` and check references between files.
 
@@ -349,6 +374,8 @@ def load_scenarios(
         knowledge_ids: Known knowledge document ids; when given, every ``source``/``knowledge`` id is checked.
         require_references: Every scenario must carry good and bad reference trainees (true for the shipped
             packs, which CI plays through the grader).
+        knowledge_texts: Knowledge document id → text; when given, variables with ``in_knowledge`` are checked
+            (every value they can take appears in that document).
     """
     files, problems = scenario_files(paths)
     result = ScenarioSet(problems=list(problems))
@@ -394,6 +421,8 @@ def load_scenarios(
                             " — check the id in knowledge/ (front matter 'id' or the file path)",
                         )
                     )
+        if knowledge_texts is not None:
+            result.problems += [_at(doc, loc, msg) for loc, msg in knowledge_value_problems(s, knowledge_texts)]
         if require_references and s.references is None:
             result.problems.append(
                 _at(
@@ -423,7 +452,42 @@ def _knowledge_refs(s: Scenario) -> Iterator[tuple[Loc, str]]:
         yield ("expectations", "authority", "source"), ex.authority.source
 
 
+def knowledge_value_problems(s: Scenario, texts: Mapping[str, str]) -> Iterator[tuple[Loc, str]]:
+    """Variables whose values must appear in a knowledge document (``in_knowledge``) but do not — a size that is
+    not in the size chart, a product code the shop does not sell."""
+    for name, var in s.variables.items():
+        if not var.in_knowledge:
+            continue
+        text = texts.get(var.in_knowledge)
+        if text is None:
+            yield (
+                ("variables", name, "in_knowledge"),
+                f"unknown knowledge document '{var.in_knowledge}'{suggest(var.in_knowledge, sorted(texts))}",
+            )
+            continue
+        values: list[tuple[Loc, str]] = [(("variables", name, "default"), var.default)]
+        values += [(("variables", name, "choices", i), c) for i, c in enumerate(var.choices)]
+        values += [
+            (("variants", ci, "values", name), case.values[name])
+            for ci, case in enumerate(s.variants)
+            if name in case.values
+        ]
+        for loc, value in values:
+            if not appears_in(value, text):
+                yield (
+                    loc,
+                    f"'{value}' does not appear in knowledge document '{var.in_knowledge}' — the exam could "
+                    "draw a value the knowledge base does not back; fix the value or the document",
+                )
+
+
+def appears_in(value: str, text: str) -> bool:
+    """Whether ``value`` appears in ``text`` as a whole token ("M" in a size chart, not inside "MAX")."""
+    v = re.escape(str(value).strip())
+    return bool(v) and re.search(rf"(?<![A-Za-z0-9]){v}(?![A-Za-z0-9])", text, re.IGNORECASE) is not None
+
+
 def _is_schema_or_exam(path: Path) -> bool:
-    # Exams live in an ``exams`` folder and have their own model (see simulator.exam); the grader's service-rule
-    # lexicons live in ``rules`` (see simulator.grading.lexicon).
-    return "exams" in path.parts or "rules" in path.parts
+    # Exams live in an ``exams`` folder and question banks in ``questions`` folders, each with their own model (see
+    # simulator.exam); the grader's service-rule lexicons live in ``rules`` (see simulator.grading.lexicon).
+    return "exams" in path.parts or "rules" in path.parts or "questions" in path.parts

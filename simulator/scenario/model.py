@@ -6,13 +6,15 @@ as autocomplete help in their editor through the generated JSON Schema (``scenar
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from simulator.scenario.base import Authored, Id, Line
 from simulator.scenario.beats import Beat, EndConditions
 from simulator.scenario.expectations import Expectations
 from simulator.scenario.persona import Goal, KnownFact, Persona, UnknownFact
 from simulator.scenario.vocabulary import (
+    AuthorityLimit,
+    AuthoritySide,
     Category,
     Difficulty,
     Locale,
@@ -33,22 +35,69 @@ class Variable(Authored):
     kind: VariableKind = Field(default=VariableKind.CHOICE, description="How it is randomised.")
     default: str = Field(min_length=1, max_length=100, description="Value used in practice mode.")
     choices: list[str] = Field(default_factory=list, description="For kind 'choice': the values to draw from.")
-    min: int | None = Field(default=None, description="For kind 'integer': lowest value.")
-    max: int | None = Field(default=None, description="For kind 'integer': highest value.")
+    min: int | None = Field(
+        default=None, description="For kind 'integer': lowest value; for 'date': earliest day relative to the exam day."
+    )
+    max: int | None = Field(
+        default=None, description="For kind 'integer': highest value; for 'date': latest day relative to the exam day."
+    )
     length: int | None = Field(default=None, ge=1, le=40, description="For kind 'digits': number of digits.")
+    format: str = Field(
+        default="%Y-%m-%d",
+        max_length=40,
+        description="For kind 'date': how the date is written (strftime, e.g. '%m月%d日' or '%B %d').",
+    )
+    in_knowledge: str | None = Field(
+        default=None,
+        description="Knowledge document every value must appear in (a size in the size chart, a product code); "
+        "checked by `simulator validate`.",
+    )
+    authority: AuthorityLimit | None = Field(
+        default=None,
+        description="For amounts: the authority limit (expectations.authority) every value is checked against.",
+    )
+    side: AuthoritySide = Field(
+        default=AuthoritySide.WITHIN,
+        description="within = at most the limit (the agent may decide alone); above = more than the limit "
+        "(the agent must escalate).",
+    )
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Variable:
         if self.kind is VariableKind.CHOICE and not self.choices:
             raise ValueError("a 'choice' variable needs choices")
-        if self.kind is VariableKind.INTEGER:
+        if self.kind in (VariableKind.INTEGER, VariableKind.DATE):
             if self.min is None or self.max is None:
-                raise ValueError("an 'integer' variable needs min and max")
+                article = "an" if self.kind is VariableKind.INTEGER else "a"
+                raise ValueError(f"{article} '{self.kind.value}' variable needs min and max")
             if self.min > self.max:
                 raise ValueError("min must not be above max")
         if self.kind is VariableKind.DIGITS and self.length is None:
             raise ValueError("a 'digits' variable needs length")
+        if self.authority is not None and self.kind not in (VariableKind.INTEGER, VariableKind.CHOICE):
+            raise ValueError("'authority' applies to amounts: use it with kind 'integer' or 'choice'")
         return self
+
+
+class VariantCase(Authored):
+    """A consistent set of variable values drawn together for an exam (a height and weight and the size they call
+    for; an amount and whether it is inside the agent's authority)."""
+
+    id: Id = Field(description="Unique within the scenario; stored with the attempt.")
+    values: dict[str, str] = Field(min_length=1, description="Variable name → value for this case.")
+    edge: bool = Field(
+        default=False, description="An edge case (unusual but legitimate); an exam part can leave edge cases out."
+    )
+    weight: float = Field(default=1.0, gt=0, le=1000, description="Relative chance of being drawn.")
+    note: str = Field(default="", max_length=300, description="What makes this case different (shown to reviewers).")
+
+    @field_validator("values")
+    @classmethod
+    def _non_empty(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, value in v.items():
+            if not str(value).strip():
+                raise ValueError(f"value of '{name}' is empty")
+        return v
 
 
 class ReferenceTrainee(Authored):
@@ -122,6 +171,11 @@ class Scenario(Authored):
     expectations: Expectations = Field(default_factory=Expectations, description="What the grader checks.")
     variables: dict[str, Variable] = Field(
         default_factory=dict, description="Values an exam randomises; refer to them in text as {name}."
+    )
+    variants: list[VariantCase] = Field(
+        default_factory=list,
+        description="Cases of variable values that belong together, drawn as a whole for an exam; the variables' "
+        "defaults are what practice uses.",
     )
     references: References | None = Field(
         default=None, description="Good and bad reference trainees (required for scenarios in scenarios/)."

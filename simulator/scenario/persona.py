@@ -86,6 +86,11 @@ class UnknownFact(Authored):
 
     key: Id = Field(description="Name of the unknown fact.")
     description: str = Field(min_length=1, max_length=300, description="What they do not know.")
+    ask_keywords: list[str] = Field(
+        default_factory=list,
+        description="Words in the trainee's reply that mean they asked for it (胸围, chest size); the offline "
+        "customer then answers with a 'say' line instead of ignoring the question.",
+    )
     say: list[Line] = Field(
         default_factory=list, description="What they answer if asked (e.g. 不记得了, 我看看… 找不到)."
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from simulator.scenario.model import Scenario
 
 SCHEMA_FILE = "scenario.schema.json"
@@ -89,11 +91,14 @@ def _type_name(annotation: object) -> str:
 
 def field_reference() -> str:
     """Markdown tables describing every model in a scenario file, outermost first."""
-    import typing
-
-    from pydantic import BaseModel
-
     from simulator.scenario.model import Scenario
+
+    return "\n".join([FIELDS_START, "", model_reference([Scenario], heading="###"), FIELDS_END])
+
+
+def model_reference(roots: list[type[BaseModel]], *, heading: str) -> str:
+    """Markdown tables of ``roots`` and every model they contain, outermost first (shared with exam files)."""
+    import typing
 
     order: list[type[BaseModel]] = []
 
@@ -109,11 +114,19 @@ def field_reference() -> str:
                 if isinstance(a, type) and issubclass(a, BaseModel):
                     visit(a)
 
-    visit(Scenario)
-    parts = [FIELDS_START, ""]
+    for root in roots:
+        visit(root)
+    parts: list[str] = []
     for model in order:
         doc = (model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
-        parts += [f"### {model.__name__}", "", doc, "", "| field | type | default | description |", "|---|---|---|---|"]
+        parts += [
+            f"{heading} {model.__name__}",
+            "",
+            doc,
+            "",
+            "| field | type | default | description |",
+            "|---|---|---|---|",
+        ]
         for name, f in model.model_fields.items():
             if f.is_required():
                 default = "**required**"
@@ -124,7 +137,6 @@ def field_reference() -> str:
             desc = (f.description or "").replace("|", "\\|")
             parts.append(f"| `{name}` | {_type_name(f.annotation)} | {default} | {desc} |")
         parts.append("")
-    parts.append(FIELDS_END)
     return "\n".join(parts)
 
 

@@ -197,3 +197,19 @@ class VariableKind(StrEnum):
     CHOICE = "choice"
     INTEGER = "integer"
     DIGITS = "digits"
+    DATE = "date"
+
+
+class AuthorityLimit(StrEnum):
+    """An agent's authority limit a randomised amount is checked against (a field of ``expectations.authority``)."""
+
+    DISCOUNT = "max_discount_yuan"
+    COMPENSATION = "max_compensation_yuan"
+    REFUND = "max_refund_yuan"
+
+
+class AuthoritySide(StrEnum):
+    """Which side of the authority limit a randomised amount must fall on."""
+
+    WITHIN = "within"
+    ABOVE = "above"

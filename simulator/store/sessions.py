@@ -155,7 +155,7 @@ def create_session(
         customer=session.customer,
         last_seq=0,
         answered_seq=0,
-        exam_attempt_id=exam_attempt_id,
+        exam_attempt_id=exam_attempt_id if exam_attempt_id is not None else session.exam_attempt_id,
         started_at=session.started_at,
         updated_at=session.started_at,
     )
@@ -227,6 +227,7 @@ def to_session(row: SessionRecord, turns: Sequence[TurnRecord], *, max_reply_cha
         seed=row.seed,
         variables=dict(row.variables or {}),
         trainee_id=str(row.user_id),
+        exam_attempt_id=row.exam_attempt_id,
         customer=row.customer,
         status=SessionStatus(row.status),
         outcome=Outcome(row.outcome) if row.outcome else None,

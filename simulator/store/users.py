@@ -17,15 +17,17 @@ from simulator.store.schema import Base, clean_text, utcnow
 
 
 class UserRole(StrEnum):
-    """What a user may do. Each role includes the ones before it."""
+    """What a user may do. Each role includes the ones before it: an exam owner (the 培训/质检主管 who certifies new
+    agents) can do everything a trainer can, and an admin everything an exam owner can."""
 
     TRAINEE = "trainee"
     TRAINER = "trainer"
+    EXAM_OWNER = "exam-owner"
     ADMIN = "admin"
 
     @property
     def rank(self) -> int:
-        """0 trainee, 1 trainer, 2 admin."""
+        """0 trainee, 1 trainer, 2 exam owner, 3 admin."""
         return list(UserRole).index(self)
 
 

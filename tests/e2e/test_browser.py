@@ -118,8 +118,11 @@ def wait_for(page, ready, what: str, seconds: float = 10) -> None:  # type: igno
 
 def good_replies() -> list[str]:
     from simulator.scenario import load_scenario
+    from simulator.session import fill_variables
 
-    return load_scenario(REPO / "scenarios" / "qinghe" / f"{SCENARIO}.yaml").references.good.replies
+    scenario = load_scenario(REPO / "scenarios" / "qinghe" / f"{SCENARIO}.yaml")
+    # Reference replies may name the scenario's {variables}; a trainee types the practice values.
+    return [fill_variables(r, scenario.variable_values()) for r in scenario.references.good.replies]
 
 
 def test_trainee_practises_and_gets_a_report(server: str, browser) -> None:  # type: ignore[no-untyped-def]

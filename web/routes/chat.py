@@ -87,9 +87,17 @@ def _own(request: Request, session_id: str, viewer: Viewer) -> ChatState:
 
 
 def _own_id(request: Request, session_id: str, viewer: Viewer) -> str:
-    """The viewer's conversation id, checked on the session row alone (the hot routes need no more)."""
+    """The viewer's practice conversation id, checked on the session row alone (the hot routes need no more).
+
+    An exam's conversation is not answered here: its routes under ``/exam/`` check the part's deadline and the
+    tab that holds the exam first (:mod:`web.routes.exams`).
+    """
+    from simulator.store.sessions import get_session
+
     sid = session_id[:36]
-    if services(request).engine.owner(sid) != viewer.id:
+    with services(request).engine.store.read() as s:
+        row = get_session(s, sid)
+    if row is None or row.user_id != viewer.id or row.kind == SessionKind.EXAM.value:
         raise NotFound("no such conversation")
     return sid
 
@@ -111,6 +119,8 @@ def start(request: Request, scenario_id: str, viewer: Viewer = TraineeDep) -> Re
 def chat_page(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Response:
     """The conversation: transcript so far, reply box, timer, knowledge panel."""
     state = _own(request, session_id, viewer)
+    if state.session.exam_attempt_id is not None:  # an exam's conversation lives on the exam page
+        return RedirectResponse(f"/exam/{state.session.exam_attempt_id}", status_code=303)
     return render(request, "chat.html", _chat_context(state))
 
 
@@ -254,7 +264,9 @@ def kb_search(
     query = q.strip()
     passages: list[object] = []
     error = None
-    if query:
+    if query and not svc.exams.knowledge_allowed(viewer.id):
+        error = gettext("The knowledge base is closed during this exam.")
+    elif query:
         if not svc.limiter.allow(("kb", viewer.id)):
             error = gettext("Too many searches. Wait a few seconds.")
         else:

@@ -90,6 +90,11 @@ def report(request: Request, session_id: str, viewer: Viewer = TraineeDep) -> Re
         row, session = found
         if row.active and row.user_id == viewer.id:
             return RedirectResponse(f"/chat/{row.id}", status_code=303)
+        if row.exam_attempt_id is not None and row.user_id == viewer.id:
+            # Exam conditions: the report card (findings, better replies) only once the exam window has closed.
+            v = svc.exams.view(row.exam_attempt_id, enforce=False)
+            if not v.window_closed or v.row.status != "graded":
+                return RedirectResponse(f"/exam/{row.exam_attempt_id}/result", status_code=303)
         owner = get_user(s, row.user_id)
     if not row.active:
         engine.grade_quietly(row.id)  # graded on finish; this catches a crash between finishing and grading

@@ -86,6 +86,7 @@
   // fragment, which replaces it (the committed text wins, e.g. after a fallback to the scripted line). If
   // anything goes wrong before that, the plain htmx request takes over; the server answers a turn only once.
   var canStream = !!(window.fetch && window.ReadableStream && window.TextDecoder && window.URLSearchParams);
+  var examTab = null;  // set on an exam page (see below): every request says which tab holds the exam
 
   function csrfToken() {
     try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || ""; }
@@ -154,9 +155,11 @@
 
     var body = new URLSearchParams();
     body.set("after", el.dataset.after || "0");
+    var streamHeaders = { "X-CSRF-Token": csrfToken(), "Accept": "text/event-stream" };
+    if (examTab) streamHeaders["X-Exam-Tab"] = examTab;
     fetch(el.dataset.stream, {
       method: "POST",
-      headers: { "X-CSRF-Token": csrfToken(), "Accept": "text/event-stream" },
+      headers: streamHeaders,
       body: body,
       credentials: "same-origin",
       redirect: "error"
@@ -209,7 +212,12 @@
       var rc = window.echarts.init(rEl, null, { renderer: "canvas" });
       rc.setOption({
         animation: false,
-        radar: { indicator: radar.indicators, radius: "65%", axisName: { color: "#374151", fontSize: 13 } },
+        // A narrow chart (a phone) gets a smaller radar so the axis names ("Technique") stay inside it.
+        radar: {
+          indicator: radar.indicators,
+          radius: rEl.clientWidth < 360 ? "52%" : "65%",
+          axisName: { color: "#374151", fontSize: 13 }
+        },
         series: [{ type: "radar", areaStyle: { opacity: 0.25 }, data: [{ value: radar.values }] }],
         color: ["#d9480f"]
       });
@@ -233,7 +241,87 @@
     document.body.dataset.charts = String(made.length);
   }
 
+  // ---- exams: one tab answers, the server's timer, pastes and leaving the page (recorded, never blocked) ----
+  // The tab id lives in sessionStorage: a reload keeps it, a second tab gets a new one and takes the exam over
+  // (the server refuses the first tab's answers from then on and records it).
+  function examSetup() {
+    var examId = document.body.dataset.exam;
+    if (!examId) return;
+    var key = "exam-tab-" + examId;
+    try { examTab = window.sessionStorage.getItem(key); } catch (err) { examTab = null; }
+    if (!examTab) {
+      examTab = Math.random().toString(36).slice(2, 12) + Date.now().toString(36);
+      try { window.sessionStorage.setItem(key, examTab); } catch (err) { /* private mode: one id per page */ }
+    }
+    function post(path, data) {
+      return fetch("/exam/" + examId + path, {
+        method: "POST",
+        headers: { "X-CSRF-Token": csrfToken(), "X-Exam-Tab": examTab },
+        body: new URLSearchParams(data || {}),
+        credentials: "same-origin",
+        keepalive: true
+      });
+    }
+    post("/claim");
+    document.addEventListener("htmx:configRequest", function (e) { e.detail.headers["X-Exam-Tab"] = examTab; });
+    document.addEventListener("paste", function (e) {
+      var t = e.target;
+      var text = (e.clipboardData && e.clipboardData.getData("text")) || "";
+      var field = t && (t.dataset && t.dataset.field || t.id || t.name) || "";
+      post("/events", { kind: "paste", chars: String(text.length), field: String(field).slice(0, 40) });
+    });
+    var awayAt = null;
+    function away() {
+      if (awayAt === null) { awayAt = Date.now(); post("/events", { kind: "away" }); }
+    }
+    function back() {
+      if (awayAt !== null) {
+        var ms = Date.now() - awayAt;
+        awayAt = null;
+        post("/events", { kind: "back", away_ms: String(ms) });
+      }
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") away(); else back();
+    });
+    // Another window in front without hiding this one (a confirm dialog of our own blurs for a moment only); a
+    // page that never had the focus (opened in the background) has not been left.
+    var focused = document.hasFocus();
+    window.addEventListener("blur", function () {
+      setTimeout(function () { if (focused && !document.hasFocus()) { focused = false; away(); } }, 1500);
+    });
+    window.addEventListener("focus", function () { focused = true; back(); });
+    var timer = document.getElementById("exam-timer");
+    if (!timer) return;
+    var end = Date.now() + (parseInt(timer.dataset.remainingMs || "0", 10) || 0);
+    var fired = false;
+    function tickExam() {
+      var left = Math.max(0, end - Date.now());
+      var s = Math.ceil(left / 1000);
+      var v = timer.querySelector(".value");
+      if (v) v.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+      timer.classList.toggle("low", s <= 300 && s > 60);
+      timer.classList.toggle("over", s <= 60);
+      if (left <= 0 && !fired) {
+        fired = true;
+        var note = document.getElementById("exam-expired");
+        if (note) note.classList.remove("hidden");
+        document.querySelectorAll("#questions input, #questions textarea, #reply-text, #send").forEach(function (x) {
+          x.disabled = true;
+        });
+        // The server decides by its own clock; ask it to close the part, then show what it says.
+        setTimeout(function () {
+          post("/submit", { auto: "1" }).then(function () { window.location.reload(); },
+            function () { setTimeout(function () { window.location.reload(); }, 2000); });
+        }, 800);
+      }
+    }
+    setInterval(tickExam, 250);
+    tickExam();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    examSetup();
     armTimer(document.getElementById("timer"));
     syncComposer();
     counter();
