@@ -437,7 +437,7 @@ def _contains(norm_reply: str, needle: str) -> bool:
 
 _REQUEST = re.compile(
     r"[?？]|请问|想(问|了解)一下|方便(告诉|说|提供|发|问|透露)|能(不能)?(告诉|说|提供|发)|麻烦.{0,4}(提供|发|告诉|说|报)"
-    r"|(说|告诉|报|发|提供)(我)?一?下(您|你)?的?|请(您|你)?(告诉|提供|发|说)"
+    r"|(说|告诉|报|发|提供)(我)?一?下(您|你)?的?|请(您|你)?(告诉|提供|发|说)|(您|你)(可以|能)?(告诉|说给|发给|发)我"
     r"|\b(could|can|may|would) you (please )?(tell|share|send|let me know|confirm|provide|give)\b"
     r"|\bplease (tell|share|send|let me know|confirm|provide)\b|\blet me know\b|\bmay i (have|ask|know)\b"
 )

@@ -236,7 +236,9 @@ def test_script_cases_offer_recommended_replies_never_forbidden_lines() -> None:
 
 
 def test_a_missing_step_is_shown_with_the_reference_reply_that_does_it(scenario) -> None:
-    g = Grader(Settings()).grade(chat("在吗，这条碎花裙子我165穿什么码呀", "M码"), scenario)
+    # (a reply that recommends a size without asking is out of order at its turn — tests/test_grading_process.py;
+    # one that never gets to either step leaves them missing from the whole conversation)
+    g = Grader(Settings()).grade(chat("在吗，这条碎花裙子我165穿什么码呀", "这款是雪纺的哦"), scenario)
     missing = [f for f in g.findings() if f.dimension.value == "process" and f.turn is None]
     assert missing, "the bare answer skips the scenario's steps"
     [f] = [f for f in missing if f.criterion == "ask-measurements"]

@@ -119,17 +119,45 @@ def script_cases(text: str) -> list[tuple[str, str]]:
 ACT_REQUIRED = frozenset({Act.ASK, Act.VERIFY_ORDER, Act.APOLOGISE, Act.EMPATHISE, Act.GREET, Act.CLOSE})
 
 
+# Apologising and empathising both acknowledge the customer's feeling: either performs a step that asks for one.
+_SAME_ACT = {
+    Act.APOLOGISE: frozenset({Act.APOLOGISE, Act.EMPATHISE}),
+    Act.EMPATHISE: frozenset({Act.APOLOGISE, Act.EMPATHISE}),
+}
+# A size in a step keyword ("穿S", "M码", "size L") is a slot: recommending another size still recommends a size
+# (whether it is the right one is the knowledge check's business).
+_SIZE_TOKEN = re.compile(r"(?<![a-z])(xxs|xs|s|m|l|xl|xxl|xxxl|[2-5]xl)(?![a-z])")
+_SIZE_SLOT = r"(?:xxs|xs|s|m|l|xl|xxl|xxxl|[2-5]xl)"
+
+
+def _size_template(keyword: str) -> re.Pattern[str] | None:
+    """The keyword with its size as a slot ("穿s" → 穿(any size)), or None when it names no size."""
+    norm = normalise_text(keyword)
+    if not _SIZE_TOKEN.search(norm) or not re.search(r"[\u4e00-\u9fff]|size|the", norm):
+        return None
+    parts = _SIZE_TOKEN.split(norm)
+    body = "".join(re.escape(p) if k % 2 == 0 else _SIZE_SLOT for k, p in enumerate(parts))
+    return re.compile(rf"(?<![a-z]){body}(?![a-z])")
+
+
 def performs_step(step: Step, text: str, acts: set[Act] | frozenset[Act], variables: dict[str, str]) -> bool:
     """Whether a reply (its text and detected acts) performs a scenario step.
 
     Like scenario triggers, keywords (any one, case- and width-insensitive) decide when the step lists them,
-    except for :data:`ACT_REQUIRED` acts, which also need the act detected. Without keywords the act decides.
+    except for :data:`ACT_REQUIRED` acts, which also need the act detected (an apology serves for empathy and the
+    other way round). A keyword naming a size ("穿S", "size L") matches any size in its place: recommending the
+    wrong size still recommends one. Without keywords the act decides.
     """
+    wanted = _SAME_ACT.get(step.act, frozenset({step.act}))
+    act_ok = bool(wanted & acts) or step.act not in ACT_REQUIRED
     if step.keywords:
         norm = normalise_text(text)
-        said = any(normalise_text(substitute(k, variables)) in norm for k in step.keywords if k.strip())
-        return said and (step.act in acts or step.act not in ACT_REQUIRED)
-    return step.act in acts
+        keys = [normalise_text(substitute(k, variables)) for k in step.keywords if k.strip()]
+        said = any(k in norm for k in keys)
+        if not said and step.act is Act.RECOMMEND:
+            said = any((t := _size_template(k)) is not None and t.search(norm) for k in keys)
+        return said and act_ok
+    return bool(wanted & acts)
 
 
 @dataclass

@@ -89,6 +89,114 @@ class Cues(BaseModel):
     _check = field_validator("*")(_check_entries)
 
 
+class ProcessCues(BaseModel):
+    """Word lists the process checks read: authority, escalation, verifying first and the remedy ladder.
+
+    Agent-side lists look at a trainee reply, customer-side lists at the customer's messages. A hit inside a
+    negated clause ("不能破例", "I can't make an exception") does not count, except for ``escalation_refusal``,
+    whose entries are refusals themselves.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    remedy_done: list[Entry] = Field(
+        default_factory=list,
+        description="Agent: a remedy carried out now, not offered (已经给您安排换货了, 退款已原路退回, I've swapped "
+        "your order, Done, the new one is on its way).",
+    )
+    ruling: list[Entry] = Field(
+        default_factory=list,
+        description="Agent: a verdict on the request, yes or no (可以退的, 退不了, can't be returned, you can send "
+        "them back).",
+    )
+    policy_exception: list[Entry] = Field(
+        default_factory=list,
+        description="Agent: bending the policy (这次特殊给您办, 破例, 按您拆开那天算, I'll make an exception this "
+        "once).",
+    )
+    personal_payment: list[Entry] = Field(
+        default_factory=list,
+        description="Agent: money from the agent's own pocket or outside the platform (我私人给您转, 微信转您, out "
+        "of my own pocket, PayPal).",
+    )
+    escalation_refusal: list[Entry] = Field(
+        default_factory=list,
+        description="Agent: refusing to pass the case up (我们没有经理, 找谁都一样, there's no supervisor, a manager "
+        "will tell you the same).",
+    )
+    refusal: list[Entry] = Field(
+        default_factory=list,
+        description="Agent: saying no or citing the agent's own limit (给不了, 只能, 已经是最多了, not possible, "
+        "all I can do).",
+    )
+    policy_reason: list[Entry] = Field(
+        default_factory=list,
+        description="Agent: a refusal that names the rule behind it (规定, 不参与价保, 签收之日, policy, not covered).",
+    )
+    agree_demand: list[Entry] = Field(
+        default_factory=list,
+        description="Agent: agreeing to the amount the customer named (您说多少就多少, 100就100, whatever you "
+        "want, as you asked).",
+    )
+    free_gift: list[Entry] = Field(
+        default_factory=list,
+        description="Agent: goods given free on the agent's own say (送您一条, 当小礼物, 不收钱, throw in a free, on "
+        "the house); shipping and insurance are not goods.",
+    )
+    published: list[Entry] = Field(
+        default_factory=list,
+        description="Published promotions any agent may quote: their amounts are not the agent's offer (满399减30, "
+        "店铺券, 运费险, shipping insurance).",
+    )
+    manager_request: list[Entry] = Field(
+        default_factory=list,
+        description="Customer: asks for a manager or someone senior (叫你们经理来, 你做不了主, get me a supervisor).",
+    )
+    return_request: list[Entry] = Field(
+        default_factory=list,
+        description="Customer: asks to return the goods or for a refund (我要退货, 退钱, refund, send them back).",
+    )
+    cashback_ask: list[Entry] = Field(
+        default_factory=list,
+        description="Customer: a reward for a good review (好评返现, 五星, 5-star review) — a red-line request, not "
+        "one to escalate.",
+    )
+    quality_problem: list[Entry] = Field(
+        default_factory=list,
+        description="Customer: a fault in the goods, which needs photos before a remedy (线头, 起球, 破了, faulty, "
+        "broken, stain).",
+    )
+    evidence: list[Entry] = Field(
+        default_factory=list,
+        description="Photos or video asked for or sent ([图片], 照片, 拍一下, photo, picture).",
+    )
+
+    _check = field_validator("*")(_check_entries)
+
+
+class Exemplars(BaseModel):
+    """Sentences that mean one thing, and near misses that do not, for the embedder's nearest-neighbour test."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    examples: list[Entry] = Field(min_length=1, description="Sentences that mean it.")
+    counter: list[Entry] = Field(
+        default_factory=list,
+        description="Near misses that must not count (an offer in principle, a refusal naming the rule, escalating).",
+    )
+
+
+class Meaning(BaseModel):
+    """Exemplar sentences per process concept; used only when the grader has an embedder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    remedy_done: Exemplars | None = Field(default=None, description="A remedy carried out now.")
+    policy_exception: Exemplars | None = Field(default=None, description="An exception to the policy.")
+    personal_payment: Exemplars | None = Field(default=None, description="Money outside the platform.")
+    escalation_refusal: Exemplars | None = Field(default=None, description="Refusing to escalate.")
+
+
 class Rule(BaseModel):
     """A phrase that costs points, with the reason and a better way to say it."""
 
@@ -141,6 +249,8 @@ class LexiconFile(BaseModel):
     over_promise: list[Rule] = Field(default_factory=list)
     red_lines: list[LexiconRedLine] = Field(default_factory=list)
     anchors: list[Entry] = Field(default_factory=list, description="Words that tie a number to its meaning.")
+    process: ProcessCues = Field(default_factory=ProcessCues, description="Word lists of the process checks.")
+    meaning: Meaning = Field(default_factory=Meaning, description="Exemplar sentences (with an embedder only).")
 
     _check = field_validator("injection")(_check_entries)
 
@@ -221,6 +331,10 @@ class Lexicon:
         self.path = path
         self.locale = data.locale
         self.cues = {name: CueSet(getattr(data.cues, name)) for name in Cues.model_fields}
+        self.cues.update({name: CueSet(getattr(data.process, name)) for name in ProcessCues.model_fields})
+        self.meaning: dict[str, Exemplars] = {
+            name: ex for name in Meaning.model_fields if (ex := getattr(data.meaning, name)) is not None
+        }
         self.injection = CueSet(data.injection)
         self.forbidden = [CompiledRule(r, [r.pattern], r.except_) for r in data.forbidden]
         self.perfunctory = [CompiledRule(r, [r.pattern], r.except_) for r in data.perfunctory]
@@ -231,7 +345,7 @@ class Lexicon:
         self.anchors = [(a, compile_entry(a)) for a in data.anchors]
 
     def cue(self, name: str) -> CueSet:
-        """The compiled cue list ``name`` (greeting, closing, …)."""
+        """The compiled cue list ``name`` (greeting, closing, … and the ``process`` lists)."""
         return self.cues[name]
 
     def injection_spans(self, text: str) -> list[tuple[int, int]]:

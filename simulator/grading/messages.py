@@ -145,13 +145,62 @@ CATALOGUE: dict[str, Text] = {
     "step.order": Text(
         "顺序错误：应先「{description}」，再做「{other}」", 'Wrong order: "{description}" should come before "{other}"'
     ),
+    "step.order-never": Text(
+        "顺序错误：还没有「{description}」就「{other}」",
+        'Wrong order: "{other}" came before "{description}", which was never done first',
+    ),
+    "decision.remedy-done": Text("直接办理了补救", "carried out a remedy"),
+    "decision.exception": Text("破例处理", "made an exception"),
+    "decision.agreed": Text("答应了顾客开出的金额", "agreed to the customer's figure"),
+    "decision.money": Text("给出了金额", "offered money"),
+    "decision.ruling": Text("直接下了结论", "gave a verdict on the request"),
+    "decision.proposal": Text("直接给出了处理方案", "proposed a remedy outright"),
+    "decision.higher-rung": Text("给了更高一级的方案（换货/退货）", "offered a higher rung of the ladder first"),
+    "authority.title": Text("权限内处理", "Within authority"),
+    "money.compensation": Text("补偿", "compensation"),
+    "money.refund": Text("退款", "refund"),
+    "money.discount": Text("优惠", "discount"),
+    "authority.amount": Text(
+        "超出权限：{kind}{currency}{amount}，权限上限{currency}{limit:g}，应向组长申请",
+        "Beyond your authority: {kind} of {currency}{amount} against a limit of {currency}{limit:g}; ask your "
+        "team lead",
+    ),
+    "authority.exception": Text(
+        "超出权限：擅自破例，政策例外要由组长决定",
+        "Beyond your authority: an exception to the policy is your team lead's call",
+    ),
+    "authority.personal": Text(
+        "超出权限：私下或自掏腰包给钱，所有补偿都要走平台",
+        "Beyond your authority: money from your own pocket or outside the platform; every remedy goes through the shop",
+    ),
+    "authority.gift": Text(
+        "超出权限：擅自免费送商品，只能用公开的优惠和权限内的补偿",
+        "Beyond your authority: giving goods away free; only published offers and credit within your limit",
+    ),
+    "escalation.title": Text("超出权限及时升级", "Escalating what you may not decide"),
+    "escalation.rule": Text(
+        "超出权限的诉求：不直接拒绝，也不擅自答应，申请组长",
+        "Above your authority: neither refuse flatly nor promise it; ask your team lead",
+    ),
+    "escalation.refused": Text(
+        "顾客的诉求超出权限，却拒绝升级或直接回绝",
+        "The request is above your authority and you refused it instead of escalating",
+    ),
+    "escalation.ignored": Text(
+        "顾客再次要求找上级/超出权限的处理，没有升级",
+        "The customer asked again for someone senior and it was not escalated",
+    ),
+    "verify.title": Text("先核实再处理", "Verify before a remedy"),
+    "verify.rule": Text(
+        "售后先核实订单和问题（照片），再处理", "After-sales: check the order and the problem (photos) first"
+    ),
+    "verify.photos": Text(
+        "商品质量问题，还没看照片就给了处理方案",
+        "A fault in the goods was settled before any photo was asked for or seen",
+    ),
     "authority.limits": Text(
         "折扣≤{discount:g}元 补偿≤{compensation:g}元 退款≤{refund:g}元",
         "discount ≤ ${discount:g}, compensation ≤ ${compensation:g}, refund ≤ ${refund:g}",
-    ),
-    "authority.exceeded": Text(
-        "超出权限：{kind} {amount}元 > {limit:g}元，应申请/升级",
-        "Beyond your authority: {kind} ${amount} > ${limit:g}; ask your team lead or escalate",
     ),
     "authority.topic": Text("申请 组长", "team lead approval escalate"),
     "authority.better": Text(
@@ -160,10 +209,6 @@ CATALOGUE: dict[str, Text] = {
     ),
     "authority.no-refund-right": Text(
         "无权直接办理退换，应升级处理", "You may not carry out a refund, return or exchange yourself; escalate it"
-    ),
-    "escalation.missing": Text(
-        "顾客的要求超出权限，没有升级给组长/主管",
-        "The customer asked for more than your authority and it was not escalated to a team lead or supervisor",
     ),
     "escalation.better": Text(
         "这个需要我帮您向组长申请，我先在订单上备注，24小时内给您回复。",

@@ -264,6 +264,9 @@ class TechniqueScorer:
         presale = ctx.scenario is not None and ctx.scenario.category is Category.PRE_SALES
         if not (expected or presale):
             return unscored(D, cid, title, p, "not a sales conversation the grader knows of")
+        if ctx.scenario is not None and not presale:
+            # After-sales, complaints, logistics: no sale is owed, whatever "closing" means in the scenario's list.
+            return unscored(D, cid, title, p, "no sale is owed in an after-sales conversation")
         if ctx.transcript.outcome == Outcome.BOUGHT.value:
             return deduct(D, cid, title, p, [])
         if any(Act.URGE_PAYMENT in ctx.acts_of(i) or ctx.lexicon.cue("urge_payment")(ctx.texts[i]) for i in agents):
