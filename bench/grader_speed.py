@@ -24,6 +24,7 @@ from simulator.acts import ActDetector
 from simulator.customer.scripted import ScriptedCustomer
 from simulator.grading import Grader
 from simulator.scenario.loader import load_scenarios
+from simulator.scenario.model import Scenario
 from simulator.session import play_reference
 from simulator.settings import Settings
 from simulator.transcript import Transcript
@@ -42,10 +43,10 @@ def ten_turns(t: Transcript) -> Transcript:
     return Transcript(id=t.id, turns=turns[:10], scenario=t.scenario, complete=True, outcome=t.outcome)
 
 
-def corpus(settings: Settings) -> list[tuple[Transcript, object]]:
+def corpus(settings: Settings) -> list[tuple[Transcript, Scenario]]:
     loaded = load_scenarios([settings.scenarios_dir])
     det = ActDetector(None)
-    out = []
+    out: list[tuple[Transcript, Scenario]] = []
     for _sid, item in sorted(loaded.scenarios.items()):
         s = item.scenario
         if s.references is None:
@@ -87,15 +88,16 @@ def main() -> int:
     print(f"{len(items)} distinct 10-turn transcripts from {len(items) // 2} scenarios")
     run("offline", Grader(settings), items, args.n)
     if not args.no_kb:
-        from simulator.cli.grade import open_knowledge
+        from simulator.engine import Engine
 
-        kb, embedder, notice = open_knowledge(settings, True)
+        engine = Engine(settings)
+        kb = engine.knowledge_base()
         if kb is None:
-            print(f"kb       skipped: {notice}")
+            print("kb       skipped: no knowledge index (build it with `simulator kb build`)")
         else:
-            grader = Grader(settings, retriever=kb, embedder=embedder)  # type: ignore[arg-type]
+            grader = Grader(settings, retriever=kb, embedder=engine.embedder(), detector=engine.detector())
             # Cold: every transcript's questions embedded afresh, as if no buyer had ever asked them before.
-            run("kb cold", grader, items, args.n, before_each=kb.forget_queries)
+            run("kb cold", grader, items, args.n, before_each=getattr(kb, "forget_queries", lambda: None))
             # Warm: the same 54 transcripts again and again, so the questions' vectors are cached — what a
             # server sees when many trainees play the same scripted customers.
             run("kb warm", grader, items, args.n)
