@@ -105,6 +105,7 @@ def test_conversation_flow_fragments_and_report(app) -> None:
     assert "没有问候" in html and "亲，您好～" in html  # finding with a better reply
     assert 'id="radar-data"' in html and '"max": 100' in html
     assert "答问比" in html
+    assert "{%" not in html and "%}" not in html  # no template syntax leaks into the page
     # finished: more replies are refused with a clear message
     r = c.post(f"/chat/{sid}/reply", data={"text": "还在吗"}, headers={"HX-Request": "true", "X-CSRF-Token": token})
     assert r.status_code == 409 and "已经结束" in r.text and r.headers["HX-Retarget"] == "#flash"
