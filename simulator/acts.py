@@ -430,9 +430,32 @@ class ActDetector:
         return trigger.act in acts
 
 
+# A keyword right after one of these is denied, not said: "不是全额" does not state 全额, "not free" is not "free".
+_DENIED_BEFORE = re.compile(r"(不是|并非|并不|不|没有|没|非|\bnot|\bisn't|\bno)\s*$")
+
+
 def _contains(norm_reply: str, needle: str) -> bool:
+    """Whether ``needle`` occurs in ``norm_reply`` at least once without a negation right before it."""
     n = normalise_text(needle).strip()
-    return bool(n) and n in norm_reply
+    if not n:
+        return False
+    start = norm_reply.find(n)
+    while start >= 0:
+        if not _denied(norm_reply, start):
+            return True
+        start = norm_reply.find(n, start + 1)
+    return False
+
+
+def _denied(norm_reply: str, start: int) -> bool:
+    lo = max(0, start - 4)
+    m = _DENIED_BEFORE.search(norm_reply[lo:start])
+    if m is None:
+        return False
+    neg, at = m.group(1), lo + m.start(1)
+    # An A-not-A question asks, it does not deny: 是不是拍错, 能不能换, 有没有货.
+    after = neg[1] if len(neg) > 1 else norm_reply[start : start + 1]
+    return not (neg[0] in "不没" and at > 0 and norm_reply[at - 1] == after)
 
 
 _REQUEST = re.compile(

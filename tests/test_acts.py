@@ -183,6 +183,20 @@ def test_not_keywords_always_veto(detector: ActDetector) -> None:
     assert not detector.matches(t2, "抱歉，但是这是规定", SCENARIO)
 
 
+def test_a_denied_keyword_is_not_said(detector: ActDetector) -> None:
+    """"不是全额" denies 全额: it neither triggers a 全额 beat nor vetoes one that 全额 would veto."""
+    wrong = Trigger(keywords=["全额"])
+    right = Trigger(keywords=["8到25元"], not_keywords=["全额"])
+    reply = "运费险按距离固定赔，一般8到25元，不是全额哦"
+    assert not detector.matches(wrong, reply, SCENARIO)
+    assert detector.matches(right, reply, SCENARIO)
+    assert detector.matches(wrong, "不是全额？其实是全额退的", SCENARIO)  # said once without the negation
+    assert not detector.matches(Trigger(keywords=["free"]), "Return shipping is not free, sorry", SCENARIO)
+    assert detector.matches(Trigger(keywords=["不用您出"]), "运费不用您出", SCENARIO)  # the keyword's own negation
+    for question in ("您是不是拍错了", "能不能拍错", "有没有拍错"):  # A-not-A questions ask, they do not deny
+        assert detector.matches(Trigger(keywords=["拍错"]), question, SCENARIO), question
+
+
 def test_act_decides_without_keywords(detector: ActDetector) -> None:
     t = Trigger(act=Act.APOLOGISE)
     assert detector.matches(t, "真的很抱歉", SCENARIO)
