@@ -314,7 +314,6 @@ class ServiceScorer:
                 continue
             if i == last and not ctx.transcript.complete:
                 continue  # the cut-off point, not an ignored question
-            turn = ctx.transcript.turns[i]
             findings.append(
                 Finding(
                     D,
@@ -323,7 +322,7 @@ class ServiceScorer:
                     ctx.say("reply-ratio.unanswered"),
                     turn=i,
                     evidence="",
-                    source=Source("rule", "reply-ratio", f"customer asked: {turn.text[:80]}"),
+                    source=Source("rule", "reply-ratio", ""),  # the finding sits on the customer turn it quotes
                     suggestion=ctx.suggestion(i),
                 )
             )
