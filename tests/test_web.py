@@ -283,3 +283,16 @@ def test_warm_up_freezes_the_start_up_heap(settings, knowledge) -> None:
     finally:
         gc.unfreeze()
         application.state.services.engine.store.dispose()
+
+
+def test_a_finding_does_not_repeat_its_title() -> None:
+    from simulator.grading.result import Finding
+    from simulator.scenario.vocabulary import Dimension
+    from web.report import ShownFinding
+
+    missing = Finding(Dimension.PROCESS, "verify-order", 15, "缺少步骤：先核实订单和签收时间")
+    assert ShownFinding(missing, "步骤 先核实订单和签收时间").message == "缺少步骤"
+    english = Finding(Dimension.PROCESS, "verify-order", 15, "Missing step: Ask for the order number")
+    assert ShownFinding(english, "Step: Ask for the order number").message == "Missing step"
+    order = Finding(Dimension.PROCESS, "verify-order", 15, "顺序错误：应先「核实订单」，再做「换货」")
+    assert ShownFinding(order, "步骤 核实订单").message == order.message  # says more than the title

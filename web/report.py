@@ -51,7 +51,13 @@ class ShownFinding:
 
     @property
     def message(self) -> str:
-        return self.finding.message
+        """The message, without repeating the title: "缺少步骤：X" under the title "步骤 X" reads "缺少步骤"."""
+        message = self.finding.message
+        body = re.split(r"[ ：:]\s*", self.title, maxsplit=1)[-1].strip()
+        if len(body) >= 4 and message.endswith(body):
+            head = message[: -len(body)].rstrip("：: ")
+            return head or message
+        return message
 
     @property
     def quote(self) -> str:

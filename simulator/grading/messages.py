@@ -133,7 +133,7 @@ CATALOGUE: dict[str, Text] = {
     ),
     "fact.missing": Text("没有说明这个知识点", "This fact was never stated"),
     "fact.missing-numbers": Text(
-        "没有说明这个知识点（需包含 {numbers}）", "This fact was never stated (it must include {numbers})"
+        "没有说明这个知识点（关键数字：{numbers}）", "This fact was never stated (its key figures: {numbers})"
     ),
     "kb.contradiction": Text(
         "「{said}」与知识库不符（知识库：{expected}）", '"{said}" contradicts the knowledge base (it says {expected})'
