@@ -233,6 +233,9 @@ def test_script_cases_offer_recommended_replies_never_forbidden_lines() -> None:
     )
     assert script_cases(english) == [("parcel late.", "Sorry — let me check the tracking.")]
     assert script_cases("# 退货\n- 亲，签收7天内可以退哦～\n| a | b |") == [("", "亲，签收7天内可以退哦～")]
+    # a note to the team is not a reply to a buyer
+    note = "商品介绍用 FABE：特征→优势→利益→证据。\n亲，这款是100%桑蚕丝的哦"
+    assert script_cases(note) == [("", "亲，这款是100%桑蚕丝的哦")]
 
 
 def test_a_missing_step_is_shown_with_the_reference_reply_that_does_it(scenario) -> None:

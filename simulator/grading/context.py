@@ -94,7 +94,8 @@ def script_cases(text: str) -> list[tuple[str, str]]:
     """(situation, recommended reply) pairs of a 话术 passage.
 
     Labelled cases give their recommended replies only — never a 禁忌/Never line, never the situation itself.
-    A passage without labels offers its plain lines (not headings, not table rows) as replies.
+    A passage without labels offers its plain lines (not headings, not table rows) that speak to the buyer
+    (您/亲/you) as replies.
     """
     cases: list[tuple[str, str]] = []
     situation = ""
@@ -112,7 +113,11 @@ def script_cases(text: str) -> list[tuple[str, str]]:
     if labelled:
         return cases
     plain = [_plain(x) for x in text.splitlines() if x.strip() and not x.lstrip().startswith(("#", "|"))]
-    return [("", x) for x in plain if len(x) >= 6]
+    # Only lines said to a buyer: a team's note to agents ("商品介绍用 FABE：…") is not a reply.
+    return [("", x) for x in plain if len(x) >= 6 and _ADDRESSES_BUYER.search(x)]
+
+
+_ADDRESSES_BUYER = re.compile(r"[您你亲]|\byou\b", re.I)
 
 
 # Acts whose words alone do not show them ("您看看喜欢哪件" contains 喜欢 but asks nothing).
