@@ -285,3 +285,12 @@ def test_a_better_reply_answers_what_the_customer_asked_and_is_never_the_trainee
     # Whatever the finding, a reply the trainee already gave is never offered back as the better one.
     every = [f for f in g.findings() + g.red_lines if f.suggestion is not None and f.turn is not None]
     assert all(f.suggestion.text.strip() != t.turns[f.turn].text.strip() for f in every)
+
+
+def test_a_missing_step_is_shown_by_the_reference_reply_most_about_it(grader: Grader) -> None:
+    """'安排换码并讲清操作步骤' is shown by the reply that explains the exchange, not by a size advice that says
+    '换M码' in passing."""
+    exchange = load_scenario(REPO / "scenarios" / "qinghe" / "aftersale-size-exchange-student.yaml")
+    g = grader.grade(chat("卫衣大了想换小一码", "亲，您好～麻烦发下订单号，我核实一下", "626018159083016613"), exchange)
+    missing = next(f for f in g.findings() if f.criterion == "offer-exchange")
+    assert missing.suggestion is not None and "申请换货" in missing.suggestion.text

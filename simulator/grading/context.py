@@ -429,10 +429,17 @@ class GradingContext:
         """How to do a missing process step: the good reference reply that does it, else a 话术 that fits the
         step, else the step's own description."""
         refs = self.scenario.references.good.replies if self.scenario and self.scenario.references else []
+        best: tuple[int, str] | None = None
         for reply in refs:
             text = substitute(reply, self.variables)
             acts = set(self.acts.detect(text)) if self.acts is not None else set()
             if performs_step(step, text, acts, self.variables):
-                return Suggestion(text, "reference")
+                # The reply that is most about the step: "申请换货…换码" over a size advice that says "换M" in passing.
+                norm = normalise_text(text)
+                hits = sum(normalise_text(substitute(k, self.variables)) in norm for k in step.keywords if k.strip())
+                if best is None or hits > best[0]:
+                    best = (hits, text)
+        if best is not None:
+            return Suggestion(best[1], "reference")
         line = self._script_line(step.description)
         return line or Suggestion(step.description, f"step:{step.id}")
