@@ -23,6 +23,7 @@ from simulator.grading.context import GradingContext
 from simulator.grading.knowledge import KnowledgeScorer
 from simulator.grading.lexicon import Lexicon, lexicon_for
 from simulator.grading.process import ProcessScorer
+from simulator.grading.reaction import REAL_CHAT_SHARE, SCENARIO_SHARE, ReactionReader, reaction_reader_for
 from simulator.grading.redlines import red_line_findings
 from simulator.grading.result import DIMENSIONS, CriterionResult, DimensionScore, Finding, Grade, Source, deduct
 from simulator.grading.scorer import Scorer
@@ -80,6 +81,7 @@ class Grader:
         self.judge = judge
         self.pass_mark = self.settings.pass_mark if pass_mark is None else pass_mark
         self._lexicons: dict[str, Lexicon] = {}
+        self.reactions: ReactionReader = reaction_reader_for(self.rules_dir)
         self._references: dict[str, tuple[tuple[str, str], ...]] = {}
         self.scorers: list[Scorer] = [
             ServiceScorer(),
@@ -199,6 +201,10 @@ class Grader:
             questions=[ev for ev, _ in ctx.question_passages()],
             metrics=metrics(ctx),
             judge=self.judge.name if self.judge is not None else None,
+            reaction=self.reactions.read(transcript),
+            # Without a scenario the customer's reaction is half the evidence of service; with one, the scenario's
+            # criteria carry the substance and the reaction only nudges.
+            reaction_weight=SCENARIO_SHARE if scenario is not None else REAL_CHAT_SHARE,
         )
 
     @staticmethod
