@@ -190,7 +190,7 @@ class Grader:
             for i, spans in ctx.injections.items()
             for lo, hi in spans
         ]
-        return Grade(
+        grade = Grade(
             unscored_reason=_too_little(ctx),
             transcript_id=transcript.id,
             scenario_id=scenario.id if scenario else transcript.scenario,
@@ -206,6 +206,9 @@ class Grader:
             # criteria carry the substance and the reaction only nudges.
             reaction_weight=SCENARIO_SHARE if scenario is not None else REAL_CHAT_SHARE,
         )
+        if grade.lost_the_customer:
+            grade.notes.append(_lost_customer_note(ctx, grade))
+        return grade
 
     @staticmethod
     def _red_line_criteria(ctx: GradingContext, red: list[Finding]) -> list[CriterionResult]:
@@ -231,6 +234,21 @@ class Grader:
 
 
 MIN_REPLIES_WHEN_ABANDONED = 2
+
+
+def _lost_customer_note(ctx: GradingContext, grade: Grade) -> Finding:
+    """Why the attempt cannot pass: the customer left unhappy after rude or curt replies (the first one quoted)."""
+    first = min(grade.rude_or_curt, key=lambda f: f.turn if f.turn is not None else 10**6)
+    return Finding(
+        Dimension.SERVICE,
+        "lost-the-customer",
+        0.0,
+        ctx.say("reaction.lost"),
+        turn=first.turn,
+        evidence=first.evidence,
+        span=first.span,
+        source=Source("rule", "lost-the-customer", "a customer driven away by rude or curt service fails the attempt"),
+    )
 
 
 def _too_little(ctx: GradingContext) -> str | None:

@@ -166,9 +166,10 @@ class ReactionFile(BaseModel):
     def _known_kinds(cls, cues: dict[str, CueWords]) -> dict[str, CueWords]:
         unknown = sorted(set(cues) - set(KINDS))
         missing = [k for k in KINDS if k not in cues]
-        if unknown or missing:
-            parts = [f"unknown cue kind(s) {', '.join(unknown)}" if unknown else "", f"missing {', '.join(missing)}"]
-            raise ValueError("; ".join(p for p in parts if p and not p.endswith("missing ")) + f" (kinds: {KINDS})")
+        problems = [f"unknown cue kind(s): {', '.join(unknown)}"] if unknown else []
+        problems += [f"missing cue kind(s): {', '.join(missing)}"] if missing else []
+        if problems:
+            raise ValueError("; ".join(problems) + f" — the kinds are {', '.join(KINDS)}")
         return cues
 
 
@@ -381,9 +382,11 @@ class ReactionReader:
         satisfaction = SCALE * math.tanh(raw / SATURATION)  # saturates smoothly: no ties at the ends of the scale
         final = end
         tail_kinds = {c.kind for m in tail for c in m.cues}
-        complained = "complaint" in tail_kinds or outcome == Outcome.BAD_REVIEW.value
-        known = outcome in OUTCOME_SATISFACTION
-        simulated = [v for v in ((OUTCOME_SATISFACTION[outcome] if known else None), _mood(mood)) if v is not None]
+        complained = "complaint" in tail_kinds or (mood is not None and outcome == Outcome.BAD_REVIEW.value)
+        # The outcome is the simulated customer's decision; an imported real chat's (a conversion flag) is not a mood.
+        decided = OUTCOME_SATISFACTION.get(outcome or "") if mood is not None else None
+        known = decided is not None
+        simulated = [v for v in (decided, _mood(mood)) if v is not None]
         if simulated:
             sim = sum(simulated) / len(simulated)
             satisfaction = SIMULATION_WEIGHT * sim + (1 - SIMULATION_WEIGHT) * satisfaction
