@@ -243,6 +243,7 @@ def test_web_report_shows_the_trajectory(settings: Any, knowledge: Any, lang: st
         html = c.get(f"/reports/{sid}").text
         assert 'id="reaction"' in html and 'id="reaction-state"' in html
         assert html.count('class="rx-dot') >= 3  # one per customer message on the track
+        assert "finding_key" not in html  # no template text leaks under a finding
         if lang == "zh-CN":
             assert "顾客反应" in html and "生气或投诉" in html and "扬言投诉 “给你们差评”" in html
         else:
