@@ -14,6 +14,7 @@ from typing import Any
 
 from simulator.analytics.kpis import response_times
 from simulator.grading.messages import criterion_title
+from simulator.grading.reaction import MessageReaction, Reaction
 from simulator.grading.result import DIMENSIONS, Finding, Grade, QuestionEvidence
 from simulator.session import Session
 from simulator.store.grades import GradeRecord
@@ -103,6 +104,71 @@ class AnnotatedTurn:
     at: datetime
     findings: list[ShownFinding] = field(default_factory=list)
     questions: list[QuestionEvidence] = field(default_factory=list)
+    reaction: MessageReaction | None = None  # a customer message: what it showed of the customer's satisfaction
+
+
+def level(satisfaction: float) -> str:
+    """A satisfaction estimate (−2 … +2) as one of five bands for colour: bad, low, mid, good, great."""
+    bands = ((-1.25, "bad"), (-0.25, "low"), (0.25, "mid"), (1.25, "good"))
+    return next((name for bound, name in bands if satisfaction < bound), "great")
+
+
+@dataclass
+class ReactionPoint:
+    """One customer message on the trajectory: its number among the customer's messages and its estimate."""
+
+    number: int
+    satisfaction: float
+    cues: list[str]  # cue kinds
+
+    @property
+    def level(self) -> str:
+        return level(self.satisfaction)
+
+    @property
+    def signed(self) -> str:
+        """ "+1.2", "−0.5" or "0"."""
+        v = round(self.satisfaction, 1)
+        return "0" if v == 0 else (f"+{v:g}" if v > 0 else f"−{-v:g}")
+
+
+@dataclass
+class ReactionView:
+    """The customer's reaction as the report shows it: how they left, the trend, each message on a track, and the
+    messages whose words showed it (the evidence)."""
+
+    reaction: Reaction
+    share: float  # of the overall score
+    criteria_overall: float | None
+    lost: bool  # left angry or complaining after rude or curt service: not passed
+    points: list[ReactionPoint]
+    evidence: list[tuple[ReactionPoint, MessageReaction]]  # the messages whose words showed a cue
+
+    @property
+    def state(self) -> str:
+        return self.reaction.state
+
+    @property
+    def trend(self) -> str:
+        return self.reaction.trend
+
+    @property
+    def final(self) -> ReactionPoint:
+        return ReactionPoint(0, self.reaction.satisfaction, [])
+
+    @property
+    def share_percent(self) -> str:
+        return f"{self.share:.0%}"
+
+
+def reaction_view(grade: Grade) -> ReactionView | None:
+    """The reaction's view model, or None for a grade without one (stored before it was read)."""
+    r = grade.reaction
+    if r is None:
+        return None
+    points = [ReactionPoint(n, m.satisfaction, [c.kind for c in m.cues]) for n, m in enumerate(r.messages, 1)]
+    evidence = [(p, m) for p, m in zip(points, r.messages, strict=True) if m.cues]
+    return ReactionView(r, grade.reaction_weight, grade.criteria_overall, grade.lost_the_customer, points, evidence)
 
 
 @dataclass
@@ -125,6 +191,7 @@ class ReportCard:
     reply_ratio: float | None  # 答问比: trainee messages per customer message
     agent_messages: int
     customer_messages: int
+    reaction: ReactionView | None = None
 
 
 def build_report(session: Session, grade: Grade | None, *, target_reply_seconds: float | None) -> ReportCard:
@@ -161,6 +228,10 @@ def build_report(session: Session, grade: Grade | None, *, target_reply_seconds:
             target = place(q.turn)
             if target is not None and q.passage_text:
                 target.questions.append(q)
+        for m in grade.reaction.messages if grade.reaction is not None else []:
+            target = place(m.turn)
+            if target is not None and m.cues:
+                target.reaction = m
 
     agent = [t for t in messages if t.role is Speaker.AGENT]
     customer = [t for t in messages if t.role is Speaker.CUSTOMER]
@@ -191,6 +262,7 @@ def build_report(session: Session, grade: Grade | None, *, target_reply_seconds:
         reply_ratio=ratio,
         agent_messages=len(agent),
         customer_messages=len(customer),
+        reaction=reaction_view(grade) if grade is not None else None,
     )
 
 

@@ -221,6 +221,25 @@ LABELS: dict[str, str] = {
     "neutral": N_("Neutral"),
     "pleased": N_("Pleased"),
     "delighted": N_("Delighted"),
+    # the customer's reaction (grader): how they left, the trend, the cues in their words
+    "state-satisfied": N_("Satisfied"),
+    "state-neutral": N_("Neither pleased nor upset"),
+    "state-dissatisfied": N_("Dissatisfied"),
+    "state-angry": N_("Angry or complaining"),
+    "trend-rising": N_("getting better"),
+    "trend-falling": N_("getting worse"),
+    "trend-steady": N_("steady"),
+    "cue-anger": N_("Anger"),
+    "cue-complaint": N_("Threat to complain"),
+    "cue-sarcasm": N_("Sarcasm"),
+    "cue-leaving": N_("Giving up"),
+    "cue-unresolved": N_("Still not solved"),
+    "cue-urgency": N_("Pressing"),
+    "cue-doubt": N_("Doubt"),
+    "cue-repeated": N_("Asked again"),
+    "cue-thanks": N_("Thanks"),
+    "cue-acceptance": N_("Accepts"),
+    "cue-praise": N_("Praise"),
 }
 
 

@@ -23,6 +23,7 @@ from simulator.grading.context import GradingContext
 from simulator.grading.knowledge import KnowledgeScorer
 from simulator.grading.lexicon import Lexicon, lexicon_for
 from simulator.grading.process import ProcessScorer
+from simulator.grading.reaction import REAL_CHAT_SHARE, SCENARIO_SHARE, ReactionReader, reaction_reader_for
 from simulator.grading.redlines import red_line_findings
 from simulator.grading.result import DIMENSIONS, CriterionResult, DimensionScore, Finding, Grade, Source, deduct
 from simulator.grading.scorer import Scorer
@@ -80,6 +81,7 @@ class Grader:
         self.judge = judge
         self.pass_mark = self.settings.pass_mark if pass_mark is None else pass_mark
         self._lexicons: dict[str, Lexicon] = {}
+        self.reactions: ReactionReader = reaction_reader_for(self.rules_dir)
         self._references: dict[str, tuple[tuple[str, str], ...]] = {}
         self.scorers: list[Scorer] = [
             ServiceScorer(),
@@ -188,7 +190,7 @@ class Grader:
             for i, spans in ctx.injections.items()
             for lo, hi in spans
         ]
-        return Grade(
+        grade = Grade(
             unscored_reason=_too_little(ctx),
             transcript_id=transcript.id,
             scenario_id=scenario.id if scenario else transcript.scenario,
@@ -199,7 +201,14 @@ class Grader:
             questions=[ev for ev, _ in ctx.question_passages()],
             metrics=metrics(ctx),
             judge=self.judge.name if self.judge is not None else None,
+            reaction=self.reactions.read(transcript),
+            # Without a scenario the customer's reaction is half the evidence of service; with one, the scenario's
+            # criteria carry the substance and the reaction only nudges.
+            reaction_weight=SCENARIO_SHARE if scenario is not None else REAL_CHAT_SHARE,
         )
+        if grade.lost_the_customer:
+            grade.notes.append(_lost_customer_note(ctx, grade))
+        return grade
 
     @staticmethod
     def _red_line_criteria(ctx: GradingContext, red: list[Finding]) -> list[CriterionResult]:
@@ -225,6 +234,21 @@ class Grader:
 
 
 MIN_REPLIES_WHEN_ABANDONED = 2
+
+
+def _lost_customer_note(ctx: GradingContext, grade: Grade) -> Finding:
+    """Why the attempt cannot pass: the customer left unhappy after rude or curt replies (the first one quoted)."""
+    first = min(grade.rude_or_curt, key=lambda f: f.turn if f.turn is not None else 10**6)
+    return Finding(
+        Dimension.SERVICE,
+        "lost-the-customer",
+        0.0,
+        ctx.say("reaction.lost"),
+        turn=first.turn,
+        evidence=first.evidence,
+        span=first.span,
+        source=Source("rule", "lost-the-customer", "a customer driven away by rude or curt service fails the attempt"),
+    )
 
 
 def _too_little(ctx: GradingContext) -> str | None:

@@ -229,6 +229,10 @@ CATALOGUE: dict[str, Text] = {
         "对话在第 {replies} 条回复后就放弃了，内容太少，无法评分",
         "The conversation was given up after {replies} reply(ies): too little to grade",
     ),
+    "reaction.lost": Text(
+        "顾客带着怒气或投诉离开，而服务中有失礼或敷衍的回复：无论得分多少，都不算通过",
+        "The customer left angry or complaining after rude or curt replies: not passed, whatever the points",
+    ),
     "injection.ignored": Text(
         "回复中含有指令式文字，已忽略（不影响评分）",
         "The reply contains instruction-like text; it was ignored (no effect on the score)",

@@ -9,12 +9,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from simulator.grading.reaction import Reaction
 from simulator.scenario.vocabulary import Dimension
 
 # Something never done can be judged on the whole conversation only: on a cut-off one it may still come.
 CUT_OFF = "the conversation was cut off before its end: what was not done yet may still come"
 
 DIMENSIONS: tuple[Dimension, ...] = (Dimension.SERVICE, Dimension.TECHNIQUE, Dimension.KNOWLEDGE, Dimension.PROCESS)
+
+# Service faults that make an unhappy customer's leaving the agent's doing: rudeness, forbidden words, curt replies.
+RUDE_OR_CURT = frozenset({"politeness", "forbidden-words", "no-curt-replies"})
 
 
 @dataclass
@@ -263,9 +267,11 @@ class Grade:
     metrics: dict[str, float | None] = field(default_factory=dict)
     judge: str | None = None
     unscored_reason: str | None = None
+    reaction: Reaction | None = None
+    reaction_weight: float = 0.0
 
     @property
-    def overall(self) -> float | None:
+    def criteria_overall(self) -> float | None:
         """Weighted mean of the scored dimensions (weights from the scenario), or None when nothing was scored
         or the whole conversation cannot be judged (:attr:`unscored_reason`)."""
         if self.unscored_reason is not None:
@@ -279,12 +285,40 @@ class Grade:
         return None if den <= 0 else round(num / den, 1)
 
     @property
+    def overall(self) -> float | None:
+        """The criteria's weighted mean blended with the customer's reaction (:attr:`reaction_weight` is the
+        reaction's share, its score :attr:`Reaction.score <simulator.grading.reaction.Reaction.score>`), 0–100;
+        None when nothing was scored or the whole conversation cannot be judged (:attr:`unscored_reason`)."""
+        base = self.criteria_overall
+        if base is None:
+            return None
+        if self.reaction is None or not self.reaction_weight:
+            return base
+        w = self.reaction_weight
+        return round(max(0.0, min(100.0, (1 - w) * base + w * self.reaction.score)), 1)
+
+    @property
+    def rude_or_curt(self) -> list[Finding]:
+        """Findings of rude or curt service (impolite, forbidden words, perfunctory replies, abuse)."""
+        service = self.dimensions.get(Dimension.SERVICE)
+        out = [f for c in (service.criteria if service else []) if c.id in RUDE_OR_CURT for f in c.findings]
+        return [f for f in out if f.points > 0] + [f for f in self.red_lines if f.criterion.startswith("abuse")]
+
+    @property
+    def lost_the_customer(self) -> bool:
+        """The customer left angry or complaining after rude or curt service: not passed, whatever the points."""
+        return self.reaction is not None and self.reaction.left_unhappy and bool(self.rude_or_curt)
+
+    @property
     def passed(self) -> bool | None:
-        """Passed when overall ≥ pass mark and no red line was crossed; None if nothing could be scored."""
+        """Passed when overall ≥ pass mark, no red line was crossed and the customer was not driven away by rude or
+        curt service (:attr:`lost_the_customer`); None if nothing could be scored."""
         if self.red_lines:
             return False
         o = self.overall
-        return None if o is None else o >= self.pass_mark
+        if o is None:
+            return None
+        return o >= self.pass_mark and not self.lost_the_customer
 
     def findings(self) -> list[Finding]:
         """Every finding that lost points, in turn order."""
@@ -322,6 +356,10 @@ class Grade:
             "metrics": self.metrics,
             "judge": self.judge,
             "unscored_reason": self.unscored_reason,
+            "criteria_overall": self.criteria_overall,
+            "reaction": self.reaction.to_dict() if self.reaction is not None else None,
+            "reaction_weight": self.reaction_weight,
+            "lost_the_customer": self.lost_the_customer,
         }
 
     @classmethod
@@ -347,4 +385,7 @@ class Grade:
             metrics=dict(data.get("metrics") or {}),
             judge=data.get("judge"),
             unscored_reason=data.get("unscored_reason"),
+            # Grades stored before the customer's reaction was read have none: their overall is unchanged.
+            reaction=Reaction.from_dict(data["reaction"]) if data.get("reaction") else None,
+            reaction_weight=float(data.get("reaction_weight") or 0.0),
         )
