@@ -28,6 +28,7 @@ CRITERION_CLASSES: dict[str, tuple[str, ...]] = {
     "forbidden-words": ("rude", "blame-buyer", "push-to-courier", "curt", "disparage-competitor", "no-empathy"),
     "response-time": ("slow-reply",),
     "reply-ratio": ("unanswered-question",),
+    "no-flat-refusal": ("refuses-without-alternative",),
     # technique
     "needs-discovery": ("no-needs-discovery",),
     "fabe": ("no-fabe",),

@@ -129,6 +129,11 @@ class ProcessCues(BaseModel):
         description="Agent: saying no or citing the agent's own limit (给不了, 只能, 已经是最多了, not possible, "
         "all I can do).",
     )
+    flat_refusal: list[Entry] = Field(
+        default_factory=list,
+        description="Agent: saying no to what the buyer needs — a return, a remedy, any way out (退不了, 没有别的办法, "
+        "只能等, can't be returned, nothing I can do); without an alternative it is a refusal with nothing to offer.",
+    )
     policy_reason: list[Entry] = Field(
         default_factory=list,
         description="Agent: a refusal that names the rule behind it (规定, 不参与价保, 签收之日, policy, not covered).",

@@ -48,6 +48,7 @@ class ServiceScorer:
         "forbidden-words": 15.0,
         "response-time": 5.0,
         "reply-ratio": 5.0,
+        "no-flat-refusal": 10.0,
     }
 
     def score(self, ctx: GradingContext) -> list[CriterionResult]:
@@ -64,6 +65,7 @@ class ServiceScorer:
             self._forbidden(ctx, agents),
             self._response_time(ctx, agents),
             self._reply_ratio(ctx),
+            self._alternative(ctx, agents),
         ]
 
     def _greeting(self, ctx: GradingContext, agents: list[int]) -> CriterionResult:
@@ -302,6 +304,29 @@ class ServiceScorer:
                 )
         return deduct(D, "response-time", "响应时间 response time", p, findings)
 
+    def _alternative(self, ctx: GradingContext, agents: list[int]) -> CriterionResult:
+        p = self.POINTS["no-flat-refusal"]
+        findings = []
+        for i in agents:
+            hit = _refuses_flat(ctx, i)
+            if hit is None:
+                continue
+            findings.append(
+                evidence_finding(
+                    ctx,
+                    D,
+                    "no-flat-refusal",
+                    p,
+                    ctx.say("alternative.missing"),
+                    i,
+                    hit,
+                    source=Source("rule", "no-flat-refusal", "service rules: a no comes with a reason and a way out"),
+                    topic=ctx.say("alternative.topic"),
+                    suggestion_fallback=ctx.say("alternative.better"),
+                )
+            )
+        return deduct(D, "no-flat-refusal", "拒绝给替代方案 a no with a way out", p, findings)
+
     def _reply_ratio(self, ctx: GradingContext) -> CriterionResult:
         p = self.POINTS["reply-ratio"]
         customers = ctx.customer_indices()
@@ -328,6 +353,49 @@ class ServiceScorer:
                 )
             )
         return deduct(D, "reply-ratio", "答问比 reply ratio", p, findings)
+
+
+_ALTERNATIVE_ACTS = {
+    Act.OFFER_COMPENSATION,
+    Act.OFFER_EXCHANGE,
+    Act.OFFER_RETURN,
+    Act.OFFER_REFUND,
+    Act.OFFER_DISCOUNT,
+    Act.OFFER_GIFT,
+    Act.ESCALATE,
+    Act.PROMISE_ACTION,
+    Act.ASK,
+    Act.RECOMMEND,
+}
+# Words that open another way out after a no ("但是可以…", "不过我帮您…", "but you can…", "instead").
+_ANOTHER_WAY = re.compile(
+    r"但是?|不过|可以|建议|帮您|为您|给您|除非|如果|的话|只能(找|联系|申请)"
+    r"|\b(but|however|instead|unless|except|only|what (i|we) can|you can|i can|we can|happy to)\b",
+    re.I,
+)
+# Refusing a red-line request names the rule; that is the right answer, not a flat no.
+_VIOLATION = re.compile(r"违规|违反|不允许|against (the|our) (rules|policy)|not allowed", re.I)
+
+
+def _refuses_flat(ctx: GradingContext, i: int) -> Hit | None:
+    """The words of a refusal when reply ``i`` says no to what the buyer needs and offers nothing else."""
+    text = ctx.texts[i]
+    hits = ctx.lexicon.cue("flat_refusal").find_all(text)
+    if not hits or _VIOLATION.search(text):
+        return None
+    prompt = ctx.prompt_of(i)
+    if prompt is not None and (
+        ctx.lexicon.cue("cashback_ask")(ctx.texts[prompt]) or ctx.lexicon.cue("personal_payment")(ctx.texts[prompt])
+    ):
+        return None
+    rest = text
+    for h in hits:
+        rest = rest[: h.start] + " " * (h.end - h.start) + rest[h.end :]
+    if _ANOTHER_WAY.search(rest) or ctx.lexicon.cue("remedy")(rest) or ctx.lexicon.cue("escalate")(rest):
+        return None
+    if ctx.acts is not None and set(ctx.acts.detect(rest)) & _ALTERNATIVE_ACTS:
+        return None
+    return hits[0]
 
 
 def _courteous(ctx: GradingContext, i: int) -> bool:

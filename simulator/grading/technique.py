@@ -365,7 +365,11 @@ class TechniqueScorer:
                         p / 2,
                         ctx.say("sandwich.no-feeling" if not feeling else "sandwich.no-solution"),
                         answers[0],
-                        source=Source("rule", cid, "feeling → explain → solution"),
+                        source=Source(
+                            "rule",
+                            "sandwich-solution" if feeling else "sandwich-feeling",
+                            "feeling → explain → solution",
+                        ),
                         topic=ctx.say("sandwich.topic"),
                     )
                 )
