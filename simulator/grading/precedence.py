@@ -178,7 +178,9 @@ def one_per_fault(
         if id(f) in seen or f.turn is None or (f.points <= 0 and not f.red_line):
             continue
         seen.add(id(f))
-        candidates.append(Ranked(f, family(f, scenario, lexicon_kinds), _rank(f, scenario), _pinpoint(f, texts), _own(f, scenario)))
+        candidates.append(
+            Ranked(f, family(f, scenario, lexicon_kinds), _rank(f, scenario), _pinpoint(f, texts), _own(f, scenario))
+        )
     order = sorted(
         range(len(candidates)),
         key=lambda k: (candidates[k].rank, -candidates[k].finding.points, k),
@@ -204,7 +206,5 @@ def one_per_fault(
         instead = ", ".join(dict.fromkeys(lost[id(f)].criterion for f in dropped))
         reason = (c.reason + "; " if c.reason else "") + f"same fault counted under {instead}"
         earned = None if c.earned is None else c.earned + sum(f.points for f in dropped)
-        out.append(
-            CriterionResult(c.dimension, c.id, c.title, c.points, earned, reason, findings, c.decided_by)
-        )
+        out.append(CriterionResult(c.dimension, c.id, c.title, c.points, earned, reason, findings, c.decided_by))
     return out, [f for f in red if id(f) not in lost]
