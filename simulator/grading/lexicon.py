@@ -57,6 +57,10 @@ class Cues(BaseModel):
     polite: list[Entry] = Field(description="Polite address or softeners (您, 请, please).")
     empathy: list[Entry] = Field(description="Acknowledging the customer's feeling (理解, 着急, I understand).")
     apology: list[Entry] = Field(description="An apology (抱歉, sorry).")
+    hollow: list[Entry] = Field(
+        default_factory=list,
+        description="Boilerplate apologies that acknowledge nothing (Sorry for any inconvenience): not empathy.",
+    )
     upset: list[Entry] = Field(description="Customer is upset (投诉, 差评, !!!, ridiculous).")
     positive: list[Entry] = Field(
         default_factory=list,

@@ -74,7 +74,16 @@ class ServiceScorer:
         # A transcript that starts in the middle (an earlier agent turn missing) cannot show a greeting.
         if any(t.role == "agent" for t in ctx.transcript.turns[:first]):
             return unscored(D, "greeting", "问候 greeting", p, "the conversation's start is not in the transcript")
-        if Act.GREET in ctx.acts_of(first) or ctx.lexicon.cue("greeting")(ctx.texts[first]):
+        # A warm opening is a greeting, the buyer's name first, or (to an upset buyer) an apology.
+        name = ctx.scenario.persona.name if ctx.scenario else ""
+        given = name.split()[0].lower() if name.split() else ""
+        opens_with_name = bool(given) and ctx.texts[first].lstrip().lower().startswith(given)
+        if (
+            Act.GREET in ctx.acts_of(first)
+            or ctx.lexicon.cue("greeting")(ctx.texts[first])
+            or opens_with_name
+            or _opens_with_apology(ctx, first)
+        ):
             return deduct(D, "greeting", "问候 greeting", p, [])
         f = evidence_finding(
             ctx,
@@ -173,12 +182,7 @@ class ServiceScorer:
             if not answers:
                 continue
             answered += 1
-            ok = any(
-                ctx.acts_of(a) & {Act.EMPATHISE, Act.APOLOGISE}
-                or ctx.lexicon.cue("empathy")(ctx.texts[a])
-                or ctx.lexicon.cue("apology")(ctx.texts[a])
-                for a in answers
-            )
+            ok = any(ctx.acknowledges(a) for a in answers)
             if not ok:
                 findings.append(
                     evidence_finding(
@@ -368,7 +372,7 @@ _ALTERNATIVE_ACTS = {
     Act.RECOMMEND,
 }
 # Words that open another way out after a no ("但是可以…", "不过我帮您…", "but you can…", "instead").
-_ANOTHER_WAY = re.compile(
+ANOTHER_WAY = re.compile(
     r"但是?|不过|可以|建议|帮您|为您|给您|除非|如果|的话|只能(找|联系|申请)"
     r"|\b(but|however|instead|unless|except|only|what (i|we) can|you can|i can|we can|happy to)\b",
     re.I,
@@ -391,11 +395,20 @@ def _refuses_flat(ctx: GradingContext, i: int) -> Hit | None:
     rest = text
     for h in hits:
         rest = rest[: h.start] + " " * (h.end - h.start) + rest[h.end :]
-    if _ANOTHER_WAY.search(rest) or ctx.lexicon.cue("remedy")(rest) or ctx.lexicon.cue("escalate")(rest):
+    if ANOTHER_WAY.search(rest) or ctx.lexicon.cue("remedy")(rest) or ctx.lexicon.cue("escalate")(rest):
         return None
     if ctx.acts is not None and set(ctx.acts.detect(rest)) & _ALTERNATIVE_ACTS:
         return None
     return hits[0]
+
+
+_FIRST_CLAUSE = re.compile(r"[,.!?;，。！？；~～]")
+
+
+def _opens_with_apology(ctx: GradingContext, i: int) -> bool:
+    """Whether reply ``i`` opens (its first clause) with an apology or an acknowledgement ("I'm so sorry, …")."""
+    head = _FIRST_CLAUSE.split(ctx.texts[i].strip(), maxsplit=1)[0]
+    return bool(head) and (ctx.lexicon.cue("apology")(head) or ctx.lexicon.cue("empathy")(head))
 
 
 def _courteous(ctx: GradingContext, i: int) -> bool:

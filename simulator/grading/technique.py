@@ -13,6 +13,7 @@ from simulator.acts import meaningful_length
 from simulator.grading.context import GradingContext
 from simulator.grading.result import CUT_OFF, CriterionResult, Finding, Source, deduct, unscored
 from simulator.grading.scorer import evidence_finding, rule_hits, rule_source
+from simulator.grading.service import ANOTHER_WAY
 from simulator.scenario.vocabulary import Act, Category, Dimension, Outcome, Technique
 
 D = Dimension.TECHNIQUE
@@ -338,11 +339,7 @@ class TechniqueScorer:
         for _i, answers in answered:
             text = " ".join(ctx.texts[a] for a in answers)
             acts = set().union(*(ctx.acts_of(a) for a in answers))
-            feeling = (
-                bool(acts & {Act.EMPATHISE, Act.APOLOGISE})
-                or ctx.lexicon.cue("empathy")(text)
-                or (ctx.lexicon.cue("apology")(text))
-            )
+            feeling = any(ctx.acknowledges(a) for a in answers)
             solution = bool(
                 acts
                 & {
@@ -354,8 +351,9 @@ class TechniqueScorer:
                     Act.ESCALATE,
                     Act.CHECK_LOGISTICS,
                     Act.VERIFY_ORDER,
+                    Act.REASSURE,
                 }
-            ) or ctx.lexicon.cue("remedy")(text)
+            ) or ctx.lexicon.cue("remedy")(text) or bool(ANOTHER_WAY.search(text))
             if not (feeling and solution):
                 findings.append(
                     evidence_finding(
