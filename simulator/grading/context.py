@@ -276,7 +276,9 @@ class GradingContext:
         else:
             acts = self.acts_of(index)
         return bool(
-            acts & {Act.EMPATHISE, Act.APOLOGISE} or self.lexicon.cue("empathy")(text) or self.lexicon.cue("apology")(text)
+            acts & {Act.EMPATHISE, Act.APOLOGISE}
+            or self.lexicon.cue("empathy")(text)
+            or self.lexicon.cue("apology")(text)
         )
 
     def acts_of(self, index: int) -> set[Act]:

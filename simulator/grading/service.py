@@ -140,7 +140,7 @@ class ServiceScorer:
                     suggestion_fallback=rule.suggestion,
                 )
             )
-        for i, rule, hit in rule_hits(ctx, ctx.lexicon.blame, agents):
+        for i, rule, hit in rule_hits(ctx, ctx.lexicon.blame, agents, said=True):
             findings.append(
                 evidence_finding(
                     ctx,

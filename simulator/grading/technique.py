@@ -17,7 +17,6 @@ from simulator.grading.service import ANOTHER_WAY
 from simulator.scenario.vocabulary import Act, Category, Dimension, Outcome, Technique
 
 D = Dimension.TECHNIQUE
-_NEGATED_BEFORE = re.compile(r"不能|无法|不敢|没法|没办法|不一定|不是|\b(can't|cannot|can not|won't|not)\b", re.I)
 _MATCHING = re.compile(
     r"搭配|配上|一起穿|同系列|套装|叠穿|pair (it|them) with|goes well with|match(es)? (with|your)", re.I
 )
@@ -28,10 +27,8 @@ _EXPECTATION = re.compile(
 
 def _over_promise_findings(ctx: GradingContext, agents: list[int]) -> list[Finding]:
     out = []
-    for i, rule, hit in rule_hits(ctx, ctx.lexicon.over_promise, agents):
-        before = re.split(r"[，,。！!？?；;\n]", ctx.texts[i][max(0, hit.start - 8) : hit.start])[-1]
-        if _NEGATED_BEFORE.search(before):
-            continue  # "不能保证" is honest, not a promise
+    # "不能保证" is honest, not a promise: the hits said, as the customer reads them (simulator/phrases.py).
+    for i, rule, hit in rule_hits(ctx, ctx.lexicon.over_promise, agents, said=True):
         out.append(
             evidence_finding(
                 ctx,
@@ -340,20 +337,24 @@ class TechniqueScorer:
             text = " ".join(ctx.texts[a] for a in answers)
             acts = set().union(*(ctx.acts_of(a) for a in answers))
             feeling = any(ctx.acknowledges(a) for a in answers)
-            solution = bool(
-                acts
-                & {
-                    Act.OFFER_COMPENSATION,
-                    Act.OFFER_EXCHANGE,
-                    Act.OFFER_RETURN,
-                    Act.OFFER_REFUND,
-                    Act.PROMISE_ACTION,
-                    Act.ESCALATE,
-                    Act.CHECK_LOGISTICS,
-                    Act.VERIFY_ORDER,
-                    Act.REASSURE,
-                }
-            ) or ctx.lexicon.cue("remedy")(text) or bool(ANOTHER_WAY.search(text))
+            solution = (
+                bool(
+                    acts
+                    & {
+                        Act.OFFER_COMPENSATION,
+                        Act.OFFER_EXCHANGE,
+                        Act.OFFER_RETURN,
+                        Act.OFFER_REFUND,
+                        Act.PROMISE_ACTION,
+                        Act.ESCALATE,
+                        Act.CHECK_LOGISTICS,
+                        Act.VERIFY_ORDER,
+                        Act.REASSURE,
+                    }
+                )
+                or ctx.lexicon.cue("remedy")(text)
+                or bool(ANOTHER_WAY.search(text))
+            )
             if not (feeling and solution):
                 findings.append(
                     evidence_finding(
