@@ -257,7 +257,11 @@ class GradingContext:
         hits = self.lexicon.cue("upset").find_all(text)
         if any(not _PUNCTUATION.fullmatch(h.text) for h in hits) or _SHOUTING.search(text):
             return True
-        if not hits or self.lexicon.cue("positive")(text):
+        # Thanks or joy make !! delight and ?? a light question; three question marks stay upset ("Thanks, but
+        # where is my parcel???").
+        if not hits or (
+            self.lexicon.cue("positive")(text) and not any("???" in h.text or "？？？" in h.text for h in hits)
+        ):
             return False
         # Repeated !! or ?? alone carry a mood over: they are upset in a conversation that already was (or from
         # the first message on), not in a calm one ("tags are still on!!" after a friendly opening).
