@@ -21,8 +21,22 @@ _MATCHING = re.compile(
     r"搭配|配上|一起穿|同系列|套装|叠穿|pair (it|them) with|goes well with|match(es)? (with|your)", re.I
 )
 _EXPECTATION = re.compile(
-    r"\d+\s*(个)?(小时|工作日|天|h|hours?|days?)|今天|明天|尽快|预计|within|by (today|tomorrow)", re.I
+    r"(\d+|[一二两三四五六七八九十]+)\s*(个)?(小时|工作日|天|h|hours?|(business |working )?days?)|今天|明天|后天|尽快|预计"
+    r"|稍后|马上|第一时间|一有(进展|消息|结果)|(周|星期|礼拜)[一二三四五六日天]|之前|以内|之内|回复您|联系您|通知您"
+    r"|within|by (today|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|once it|as soon as"
+    r"|(i|we)('ll| will) (update|let you know|email|contact|get back|assess|check|send|process)|\bnext\b|shortly"
+    r"|就行|就可以了|然后|之后|收到后|到时候|下一步|按.{0,12}(寄回|操作|申请)|\bthen\b|after that|once (we|you)",
+    re.I,
 )
+# Acts that arrange something for the customer, after which she is owed what happens next and when.
+_COMMITMENTS = {
+    Act.PROMISE_ACTION,
+    Act.ESCALATE,
+    Act.OFFER_EXCHANGE,
+    Act.OFFER_RETURN,
+    Act.OFFER_REFUND,
+    Act.OFFER_COMPENSATION,
+}
 
 
 def _over_promise_findings(ctx: GradingContext, agents: list[int]) -> list[Finding]:
@@ -108,16 +122,26 @@ class TechniqueScorer:
                 )
             )
         if Technique.EXPECTATION_SETTING in expected:
-            out.append(
-                self._simple(
-                    ctx,
-                    agents,
-                    Technique.EXPECTATION_SETTING,
-                    lambda i: bool(_EXPECTATION.search(ctx.texts[i])),
-                    ctx.say("expectation.missing"),
-                    ctx.say("expectation.topic"),
+            # What happens next is owed once the agent has arranged something (a remedy, a chase, an escalation):
+            # a chat that arranged nothing has other faults, not a missing timeline.
+            committed = [
+                i for i in agents if ctx.acts_of(i) & _COMMITMENTS or ctx.lexicon.cue("remedy_done")(ctx.texts[i])
+            ]
+            if committed:
+                later = [i for i in agents if i >= committed[0]]
+                out.append(
+                    self._simple(
+                        ctx,
+                        later,
+                        Technique.EXPECTATION_SETTING,
+                        lambda i: bool(_EXPECTATION.search(ctx.texts[i])),
+                        ctx.say("expectation.missing"),
+                        ctx.say("expectation.topic"),
+                    )
                 )
-            )
+            else:
+                cid = Technique.EXPECTATION_SETTING.value
+                out.append(unscored(D, cid, cid, self.POINTS[cid], "nothing was arranged that needs a timeline"))
         if Technique.EMPATHY_SANDWICH in expected or Technique.DE_ESCALATION in expected:
             out.extend(
                 self._sandwich(ctx, t) for t in (Technique.EMPATHY_SANDWICH, Technique.DE_ESCALATION) if t in expected
