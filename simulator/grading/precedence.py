@@ -72,6 +72,7 @@ _STEP_FAMILY: dict[Act, str] = {
 _GRADER_RED_LINES: dict[str, str] = {
     "authority-exceeded": "authority",
     "phone-leak": "data-leak",
+    "off-platform-contact": "off-platform",
 }
 WHOLE_REPLY = 0.9  # evidence covering this share of the reply or more is about the whole reply, not its words
 
