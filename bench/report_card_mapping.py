@@ -29,6 +29,7 @@ CRITERION_CLASSES: dict[str, tuple[str, ...]] = {
     "response-time": ("slow-reply",),
     "reply-ratio": ("unanswered-question",),
     "no-flat-refusal": ("refuses-without-alternative",),
+    "answers-question": ("unanswered-question",),
     # technique
     "needs-discovery": ("no-needs-discovery",),
     "fabe": ("no-fabe",),

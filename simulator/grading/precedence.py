@@ -46,6 +46,7 @@ _CRITERION_FAMILY: dict[str, str] = {
     "needs-discovery": "discovery",
     "verify-first": "verify",
     "no-flat-refusal": "alternative",
+    "answers-question": "unanswered",
 }
 # Finding source ids that narrow a multi-fault criterion to one family.
 _SOURCE_FAMILY: dict[str, str] = {

@@ -21,6 +21,27 @@ _EMOJI = re.compile("[\U0001f000-\U0001ffff\u2600-\u27bf]")
 # Courteous acts count as courtesy as much as polite words do: a greeting, thanks, an apology, empathy.
 _COURTEOUS_ACTS = {Act.GREET, Act.CLOSE, Act.APOLOGISE, Act.EMPATHISE}
 _COURTEOUS_CUES = ("polite", "greeting", "closing", "apology", "empathy")
+SHORT_ANSWER = 5  # counted units (CJK characters, Latin words) of a reply that is a bare answer …
+DETAILED_QUESTION = 12  # … to a question at least this long
+# A question about time ("什么时候", "多久", "how long", "by when") and the time words an answer gives.
+_WHEN_QUESTION = re.compile(
+    r"什么时候|啥时候|多久|几天|多长时间|哪天|几号|能不能到|来得及|赶得上"
+    r"|\bhow long\b|\bwhen\b|\bby when\b|\bhow soon\b",
+    re.I,
+)
+# A reply that takes up the timing without a time (an honest "I can't promise the day", "only waiting") answers
+# the question; it may have other faults.
+_TIMING_TOPIC = re.compile(
+    r"送到|到货|送达|哪天|日期|等|打包票|保证|控制|顺丰|快递|物流|经理|组长"
+    r"|\b(arrive|arrival|deliver|delivery|date|slot|guarantee|promise|courier|tracking)\b",
+    re.I,
+)
+_TIME_WORDS = re.compile(
+    r"\d|[一二两三四五六七八九十半]+\s*(个)?(小时|天|工作日|周|分钟)|今天|明天|后天|今晚|周[一二三四五六日末]|星期|礼拜"
+    r"|小时|马上|稍后|之前|以内|之内|来得及|赶得上|\b(today|tomorrow|tonight|monday|tuesday|wednesday|thursday"
+    r"|friday|saturday|sunday|weekend|hours?|days?|weeks?|within|before|by)\b",
+    re.I,
+)
 DEFAULT_TARGET_SECONDS = 30.0
 DEFAULT_SLOW_SECONDS = 90.0
 
@@ -49,6 +70,7 @@ class ServiceScorer:
         "response-time": 5.0,
         "reply-ratio": 5.0,
         "no-flat-refusal": 10.0,
+        "answers-question": 10.0,
     }
 
     def score(self, ctx: GradingContext) -> list[CriterionResult]:
@@ -66,6 +88,7 @@ class ServiceScorer:
             self._response_time(ctx, agents),
             self._reply_ratio(ctx),
             self._alternative(ctx, agents),
+            self._answers_when(ctx),
         ]
 
     def _greeting(self, ctx: GradingContext, agents: list[int]) -> CriterionResult:
@@ -228,6 +251,14 @@ class ServiceScorer:
             elif asked and meaningful_length(loose) <= 2 and not re.search(r"\d", loose) and not opener:
                 msg = ctx.say("curt.one-word")
                 src = Source("rule", "one-word", "service rules: no one-word replies")
+            elif (
+                asked
+                and not opener
+                and meaningful_length(loose) <= SHORT_ANSWER
+                and meaningful_length(ctx.texts[prompt]) >= DETAILED_QUESTION  # type: ignore[index]
+            ):
+                msg = ctx.say("curt.short")
+                src = Source("rule", "short-answer", "service rules: a detailed question gets more than a few words")
             else:
                 continue
             findings.append(
@@ -330,6 +361,36 @@ class ServiceScorer:
                 )
             )
         return deduct(D, "no-flat-refusal", "拒绝给替代方案 a no with a way out", p, findings)
+
+    def _answers_when(self, ctx: GradingContext) -> CriterionResult:
+        """A question about time answered without any time: "那你什么时候给我回话？" → "有消息了会通知您的"."""
+        p = self.POINTS["answers-question"]
+        findings = []
+        for c in ctx.customer_indices():
+            answers = ctx.answers_to(c)
+            if not answers or not _WHEN_QUESTION.search(ctx.texts[c]):
+                continue
+            if any(
+                _TIME_WORDS.search(ctx.texts[a])
+                or _TIMING_TOPIC.search(ctx.texts[a])
+                or ctx.acts_of(a) & {Act.ASK, Act.CURT, Act.REFUSE}
+                for a in answers
+            ):
+                continue  # a time given, a question back first, or a brush-off (the curt check's)
+            i = answers[0]
+            findings.append(
+                evidence_finding(
+                    ctx,
+                    D,
+                    "answers-question",
+                    p,
+                    ctx.say("unanswered.when"),
+                    i,
+                    source=Source("rule", "answers-question", "service rules: answer what was asked"),
+                    topic=ctx.say("unanswered.topic"),
+                )
+            )
+        return deduct(D, "answers-question", "答其所问 answering the question", p, findings)
 
     def _reply_ratio(self, ctx: GradingContext) -> CriterionResult:
         p = self.POINTS["reply-ratio"]

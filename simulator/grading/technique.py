@@ -21,7 +21,8 @@ _MATCHING = re.compile(
     r"搭配|配上|一起穿|同系列|套装|叠穿|pair (it|them) with|goes well with|match(es)? (with|your)", re.I
 )
 _EXPECTATION = re.compile(
-    r"(\d+|[一二两三四五六七八九十]+)\s*(个)?(小时|工作日|天|h|hours?|(business |working )?days?)|今天|明天|后天|尽快|预计"
+    r"(\d+|[一二两三四五六七八九十]+)\s*(个)?(小时|工作日|天|h|hours?|(business |working )?days?)"
+    r"|今天|明天|后天|尽快|预计"
     r"|稍后|马上|第一时间|一有(进展|消息|结果)|(周|星期|礼拜)[一二三四五六日天]|之前|以内|之内|回复您|联系您|通知您"
     r"|within|by (today|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|once it|as soon as"
     r"|(i|we)('ll| will) (update|let you know|email|contact|get back|assess|check|send|process)|\bnext\b|shortly"
