@@ -229,3 +229,80 @@ def test_a_refused_phrase_reaches_neither(grader: Grader, text: str) -> None:
     assert not acts & {Act.BLAME, Act.OVER_PROMISE}
     g = grader.grade(chat("在吗", text))
     assert "no-over-promise" not in _on(g, 1)
+
+
+# -- red lines in other words, and named to refuse them ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "crossed"),
+    [
+        ("有的亲，收到后五星晒图联系客服，给您发个小红包哦～", "review-reward"),
+        ("行，那我私下转您50，您记得给五星哈", "review-reward"),
+        ("Leave us a 5-star review and I'll send a little bonus your way", "review-reward"),
+        ("亲，您加我微信，我们私聊", "off-platform-contact"),
+        ("Just PayPal me and I'll sort it", "off-platform-contact"),
+    ],
+)
+def test_red_lines_in_other_words(grader: Grader, reply: str, crossed: str) -> None:
+    customer = "any reward for a good review?" if reply.isascii() else "好评有返现吗"
+    g = grader.grade(chat(customer, reply))
+    assert crossed in {f.red_line for f in g.red_lines}
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "好评返现属于违规操作，我们店不做的哈",
+        "您好～这个没有哦，好评返现是平台禁止的",
+        "I can't offer credit for a review.",
+    ],
+)
+def test_a_red_line_named_to_refuse_it_is_not_crossed(grader: Grader, reply: str) -> None:
+    g = grader.grade(chat("any cashback for a review?" if reply.isascii() else "好评返现吗", reply))
+    assert not g.red_lines
+
+
+# -- curt and unanswered -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("customer", "reply", "curt"),
+    [
+        ("小同志你好，我是个退休老师，第一次在网上看衣服，想问问网上买衣服靠谱吗？", "靠谱的", True),
+        (
+            "小同志你好，我是个退休老师，第一次在网上看衣服，想问问网上买衣服靠谱吗？",
+            "靠谱的，我们支持7天无理由退换，您放心",
+            False,
+        ),
+        ("那我现在要怎么操作呀？我是第一次换货", "自己在订单里申请就行", True),
+        ("42 in trainers, old ones were 42.5, and I wear thick wool socks if that matters", "42.5", True),
+        (
+            "42 in trainers, old ones were 42.5, and I wear thick wool socks if that matters",
+            "Go with 42.5: the thick socks need the extra room.",
+            False,
+        ),
+        ("是正品吗", "是的", False),
+    ],
+)
+def test_a_few_bare_words_to_a_detailed_question_are_curt(
+    grader: Grader, customer: str, reply: str, curt: bool
+) -> None:
+    g = grader.grade(chat("Hi!", "Hi, what size do you wear?", customer, reply))
+    assert ({"no-curt-replies", "forbidden-words"} & set(_on(g, 3)) != set()) is curt
+
+
+@pytest.mark.parametrize(
+    ("customer", "reply", "unanswered"),
+    [
+        ("那你什么时候给我回话？", "有消息了会通知您的", True),
+        ("那你什么时候给我回话？", "今天下午5点前我一定给您回话", False),
+        ("那你什么时候给我回话？", "具体哪天送到我不敢打包票，但我会一直盯着", False),
+        ("how long till i get the L?", "No stress, you'll love it!", True),
+        ("how long till i get the L?", "It ships today and takes 3-5 business days.", False),
+        ("how long till i get the L?", "Could you send me your order number first?", False),
+    ],
+)
+def test_a_when_question_needs_a_time(grader: Grader, customer: str, reply: str, unanswered: bool) -> None:
+    g = grader.grade(chat(customer, reply))
+    assert ("answers-question" in _on(g, 1)) is unanswered

@@ -252,7 +252,7 @@ class ServiceScorer:
                 msg = ctx.say("curt.one-word")
                 src = Source("rule", "one-word", "service rules: no one-word replies")
             elif (
-                asked
+                (asked or _answers_our_question(ctx, prompt))
                 and not opener
                 and meaningful_length(loose) <= SHORT_ANSWER
                 and meaningful_length(ctx.texts[prompt]) >= DETAILED_QUESTION  # type: ignore[index]
@@ -461,6 +461,14 @@ def _refuses_flat(ctx: GradingContext, i: int) -> Hit | None:
     if ctx.acts is not None and set(ctx.acts.detect(rest)) & _ALTERNATIVE_ACTS:
         return None
     return hits[0]
+
+
+def _answers_our_question(ctx: GradingContext, prompt: int | None) -> bool:
+    """Whether the customer message ``prompt`` answers a question the agent asked just before it."""
+    if prompt is None:
+        return False
+    before = [i for i in ctx.agent_indices() if i < prompt]
+    return bool(before) and Act.ASK in ctx.acts_of(before[-1])
 
 
 _FIRST_CLAUSE = re.compile(r"[,.!?;，。！？；~～]")
