@@ -60,6 +60,16 @@ def _over_promise_findings(ctx: GradingContext, agents: list[int]) -> list[Findi
     return out
 
 
+def _asks_about_product(ctx: GradingContext, c: int) -> bool:
+    """Whether customer message ``c`` asks about the product's qualities (material, warmth, what it does) — a
+    pitch (FABE) is owed then, not for a size or a delivery date. Bare numbers (her size) do not count."""
+    text = ctx.texts[c]
+    if not ctx.is_question(c):
+        return False
+    hits = ctx.lexicon.cue("feature").find_all(text) + ctx.lexicon.cue("benefit").find_all(text)
+    return any(not h.text.strip().isdigit() for h in hits)
+
+
 class TechniqueScorer:
     """Communication technique."""
 
@@ -193,6 +203,8 @@ class TechniqueScorer:
         cid, title, p = Technique.FABE.value, ctx.say("fabe.title"), self.POINTS["fabe"]
         if not expected:
             return unscored(D, cid, title, p, "FABE is graded when the scenario lists it")
+        if not any(_asks_about_product(ctx, c) for c in ctx.customer_indices()):
+            return unscored(D, cid, title, p, "the customer never asked about the product itself")
         explaining = sorted(set(recs) | {i for i in agents if Act.EXPLAIN_PRODUCT in ctx.acts_of(i)})
         if not explaining:
             if not ctx.transcript.complete:
