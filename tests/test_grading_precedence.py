@@ -306,3 +306,33 @@ def test_a_few_bare_words_to_a_detailed_question_are_curt(
 def test_a_when_question_needs_a_time(grader: Grader, customer: str, reply: str, unanswered: bool) -> None:
     g = grader.grade(chat(customer, reply))
     assert ("answers-question" in _on(g, 1)) is unanswered
+
+
+@pytest.mark.parametrize(
+    ("customer", "reply", "rude"),
+    [
+        ("这个大衣也太贵了 能便宜点吗", "亲，我们家不议价哦，嫌贵可以看看别的", True),
+        ("那送条围巾总行吧", "都给您10元券了，还要丝巾？没有", True),
+        ("到底什么时候到！！", "我们也没办法，等着吧", True),
+        ("这个大衣也太贵了 能便宜点吗", "理解您想买得划算，这款是羊毛双面呢，我看看能为您争取什么优惠～", False),
+        ("they rub my heels, got blisters", "Policy is policy, mate. Worn = no return.", True),
+        (
+            "they rub my heels, got blisters",
+            "I'm sorry about the blisters. Our policy covers unworn boots, but the warranty can help.",
+            False,
+        ),
+    ],
+)
+def test_dismissive_phrases_cost_service_points(grader: Grader, customer: str, reply: str, rude: bool) -> None:
+    g = grader.grade(chat(customer, reply))
+    assert ("forbidden-words" in _on(g, 1) or "politeness" in _on(g, 1)) is rude
+
+
+def test_a_fault_in_received_goods_is_owed_an_apology_after_the_sale(grader: Grader) -> None:
+    after = load_scenario(REPO / "scenarios" / "qinghe" / "complaint-badreview-threat-compensation.yaml")
+    g = grader.grade(chat("[图片][图片] 袖口起球、领口线头。洗一次就这样", "照片看到了，给您补偿10元红包"), after)
+    assert len({"empathy", "apologise"} & set(_on(g, 1))) == 1  # the scenario step outranks the generic criterion
+    g = grader.grade(
+        chat("[图片][图片] 袖口起球、领口线头。洗一次就这样", "非常抱歉让您收到这样的衣服，给您补偿10元红包"), after
+    )
+    assert not {"empathy", "apologise"} & set(_on(g, 1))

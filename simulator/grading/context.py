@@ -25,7 +25,7 @@ from simulator.knowledge.passage import Passage, Retriever
 from simulator.knowledge.tokens import EN_STOP_WORDS
 from simulator.scenario.expectations import Step
 from simulator.scenario.model import Scenario
-from simulator.scenario.vocabulary import Act
+from simulator.scenario.vocabulary import Act, Category
 from simulator.text import CJK_RUN, char_bigrams, dice, normalise_text
 from simulator.transcript import Transcript
 
@@ -256,6 +256,14 @@ class GradingContext:
         text = self.texts[customer_index]
         hits = self.lexicon.cue("upset").find_all(text)
         if any(not _PUNCTUATION.fullmatch(h.text) for h in hits) or _SHOUTING.search(text):
+            return True
+        # A fault in goods she has received (线头, 起球, broken) hurts: after the sale it is owed an apology.
+        if (
+            self.scenario is not None
+            and self.scenario.category is not Category.PRE_SALES
+            and self.lexicon.cue("quality_problem")(text)
+            and not self.is_question(customer_index)
+        ):
             return True
         # Thanks or joy make !! delight and ?? a light question; three question marks stay upset ("Thanks, but
         # where is my parcel???").
