@@ -52,7 +52,7 @@ _CRITERION_FAMILY: dict[str, str] = {
 _SOURCE_FAMILY: dict[str, str] = {
     "sandwich-feeling": "acknowledge",
     "sandwich-solution": "alternative",
-    "polite-tone": "curt",
+    "polite-tone": "tone",
 }
 _KIND_FAMILY: dict[RedLineKind, str] = {
     RedLineKind.OVER_PROMISE: "promise",
@@ -75,6 +75,11 @@ _GRADER_RED_LINES: dict[str, str] = {
     "phone-leak": "data-leak",
     "off-platform-contact": "off-platform",
 }
+TONE = "tone"
+# Criteria that judge the attitude of a reply; a missing courtesy on the same turn is part of their fault.
+ATTITUDE = {"politeness", "forbidden-words", "no-curt-replies"}
+# Criteria whose findings quote a phrase rule's hit: two of them quoting the very same words are one fault.
+QUOTING = {"politeness", "forbidden-words"}
 WHOLE_REPLY = 0.9  # evidence covering this share of the reply or more is about the whole reply, not its words
 
 
@@ -152,7 +157,17 @@ def _same_fault(a: Ranked, b: Ranked) -> bool:
     if a.own is not None and b.own is not None and a.own != b.own:
         return False  # two things the scenario asks for separately (verify the order, check the condition)
     if a.family is not None and b.family is not None:
+        if TONE in (a.family, b.family):  # no courtesy at all is part of a rude, blaming or curt reply
+            return a.finding.criterion in ATTITUDE or b.finding.criterion in ATTITUDE
         return a.family == b.family
+    if TONE in (a.family, b.family):
+        return a.finding.criterion in ATTITUDE or b.finding.criterion in ATTITUDE
+    if (
+        a.finding.span is not None
+        and a.finding.span == b.finding.span
+        and {a.finding.criterion, b.finding.criterion} <= QUOTING
+    ):
+        return True  # the same words quoted by two phrase rules (a scenario's forbidden phrase and a lexicon rule)
     if a.pinpoint is None or b.pinpoint is None:
         return False
     return a.pinpoint[0] < b.pinpoint[1] and b.pinpoint[0] < a.pinpoint[1]
