@@ -336,3 +336,16 @@ def test_a_fault_in_received_goods_is_owed_an_apology_after_the_sale(grader: Gra
         chat("[图片][图片] 袖口起球、领口线头。洗一次就这样", "非常抱歉让您收到这样的衣服，给您补偿10元红包"), after
     )
     assert not {"empathy", "apologise"} & set(_on(g, 1))
+
+
+@pytest.mark.parametrize(
+    ("customer", "reply"),
+    [
+        ("where is my order?", "You should have checked the tracking yourself."),
+        ("我的快递呢？", "那是您自己没及时查物流"),
+    ],
+)
+def test_no_courtesy_in_a_blaming_reply_is_part_of_the_blame(grader: Grader, customer: str, reply: str) -> None:
+    g = grader.grade(chat(customer, reply))
+    politeness = g.criterion("politeness")
+    assert politeness is not None and len([f for f in politeness.findings if f.turn == 1]) == 1
