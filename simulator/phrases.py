@@ -30,6 +30,7 @@ _NEGATED_BEFORE = re.compile(
 _CLAUSE_END = re.compile(r"[，,。！!？?；;\n]")
 
 
+@lru_cache(maxsize=8192)
 def compile_entry(entry: str) -> re.Pattern[str]:
     """A lexicon entry as a compiled, case-insensitive pattern.
 
@@ -95,8 +96,23 @@ class _RuleText:
     suggestion: str = ""
 
 
+class PhraseGroup(tuple[CompiledRule, ...]):
+    """The rules of one shared group, with one combined pattern that rules out most texts in a single search."""
+
+    prefilter: re.Pattern[str] | None
+
+    def __new__(cls, rules: list[CompiledRule]) -> PhraseGroup:
+        group = super().__new__(cls, rules)
+        try:
+            union = "|".join(f"(?:{p.pattern})" for r in rules for p in r.patterns)
+            group.prefilter = re.compile(union, re.IGNORECASE | re.MULTILINE) if union else None
+        except re.error:
+            group.prefilter = None
+        return group
+
+
 @lru_cache(maxsize=8)
-def shared_rules(rules_dir: Path) -> dict[Act, tuple[CompiledRule, ...]]:
+def shared_rules(rules_dir: Path) -> dict[Act, PhraseGroup]:
     """The shared rule groups of every locale's rule file in ``rules_dir``, by the act they perform.
 
     The files are validated by :func:`simulator.grading.lexicon.load_lexicon` (``simulator check``); here an
@@ -113,9 +129,12 @@ def shared_rules(rules_dir: Path) -> dict[Act, tuple[CompiledRule, ...]]:
             for r in data.get(group) or []:
                 if isinstance(r, dict) and isinstance(r.get("pattern"), str) and isinstance(r.get("id"), str):
                     out[act].append(CompiledRule(_RuleText(r["id"]), [r["pattern"]], list(r.get("except") or [])))
-    return {act: tuple(rules) for act, rules in out.items()}
+    return {act: PhraseGroup(rules) for act, rules in out.items()}
 
 
 def performs(rules: tuple[CompiledRule, ...], text: str) -> bool:
     """Whether any of ``rules`` is said (not refused) in ``text``."""
+    prefilter = getattr(rules, "prefilter", None)
+    if prefilter is not None and not prefilter.search(text):
+        return False
     return any(r.said(text) for r in rules)

@@ -156,12 +156,11 @@ def _same_fault(a: Ranked, b: Ranked) -> bool:
         return False
     if a.own is not None and b.own is not None and a.own != b.own:
         return False  # two things the scenario asks for separately (verify the order, check the condition)
+    if TONE in (a.family, b.family):  # no courtesy at all is part of a rude, blaming or curt reply
+        other = b if a.family == TONE else a
+        return other.family != TONE and other.finding.criterion in ATTITUDE
     if a.family is not None and b.family is not None:
-        if TONE in (a.family, b.family):  # no courtesy at all is part of a rude, blaming or curt reply
-            return a.finding.criterion in ATTITUDE or b.finding.criterion in ATTITUDE
         return a.family == b.family
-    if TONE in (a.family, b.family):
-        return a.finding.criterion in ATTITUDE or b.finding.criterion in ATTITUDE
     if (
         a.finding.span is not None
         and a.finding.span == b.finding.span
@@ -214,14 +213,16 @@ def one_per_fault(
     if not lost:
         return results, red
     out: list[CriterionResult] = []
-    for c in results:
-        dropped = [f for f in c.findings if id(f) in lost]
+    for crit in results:
+        dropped = [f for f in crit.findings if id(f) in lost]
         if not dropped:
-            out.append(c)
+            out.append(crit)
             continue
-        findings = [f for f in c.findings if id(f) not in lost]
+        findings = [f for f in crit.findings if id(f) not in lost]
         instead = ", ".join(dict.fromkeys(lost[id(f)].criterion for f in dropped))
-        reason = (c.reason + "; " if c.reason else "") + f"same fault counted under {instead}"
-        earned = None if c.earned is None else c.earned + sum(f.points for f in dropped)
-        out.append(CriterionResult(c.dimension, c.id, c.title, c.points, earned, reason, findings, c.decided_by))
+        reason = (crit.reason + "; " if crit.reason else "") + f"same fault counted under {instead}"
+        earned = None if crit.earned is None else crit.earned + sum(f.points for f in dropped)
+        out.append(
+            CriterionResult(crit.dimension, crit.id, crit.title, crit.points, earned, reason, findings, crit.decided_by)
+        )
     return out, [f for f in red if id(f) not in lost]
