@@ -28,6 +28,8 @@ CRITERION_CLASSES: dict[str, tuple[str, ...]] = {
     "forbidden-words": ("rude", "blame-buyer", "push-to-courier", "curt", "disparage-competitor", "no-empathy"),
     "response-time": ("slow-reply",),
     "reply-ratio": ("unanswered-question",),
+    "no-flat-refusal": ("refuses-without-alternative",),
+    "answers-question": ("unanswered-question",),
     # technique
     "needs-discovery": ("no-needs-discovery",),
     "fabe": ("no-fabe",),
@@ -55,6 +57,8 @@ GRADER_RED_LINES: dict[str, tuple[str, ...]] = {
     "abuse-red-line": ("red-line:abuse", "rude"),
     "authority-exceeded": ("exceeds-authority",),
     "phone-leak": ("red-line:data-leak",),
+    "review-reward": ("red-line:cashback",),
+    "off-platform-contact": ("red-line:off-platform",),
 }
 
 # Scenario red lines by kind; kind "forbidden-phrase" says nothing about the fault, so those go by id below.

@@ -24,12 +24,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from simulator.embedding.base import Embedder
 from simulator.facts import FactChecker
 from simulator.facts import substitute as substitute
+from simulator.phrases import performs, shared_rules
 from simulator.scenario.beats import EndConditions, Trigger
 from simulator.scenario.expectations import RequiredFact
 from simulator.scenario.model import Scenario
@@ -40,15 +42,8 @@ from simulator.text import char_bigrams, count_cjk, dice, normalise_text
 # Lexicons. Each entry is a regular expression matched against the normalised reply (NFKC, case-folded).
 # Keep them specific: a pattern that fires on ordinary polite replies makes the customer unfair.
 
-_NEGATIONS = re.compile(
-    r"(不能|无法|不敢|不会|没法|没办法|不可能|不)(百分之?百|100%|绝对)?保证(百分之?百|100%|绝对|一定)?|不一定|不是绝对"
-    r"|(can't|cannot|can not|won't|couldn't|unable to|not able to) (promise|guarantee)|no guarantee"
-    r"|not (your|the customer's) fault|不是(您|你)的(问题|错|责任)|(您|你)没(有)?错"
-)
 # Phrases removed before one act's patterns run: they contain its words but mean something else.
 _MASKS: dict[Act, re.Pattern[str]] = {
-    Act.OVER_PROMISE: _NEGATIONS,
-    Act.BLAME: _NEGATIONS,
     # "我帮您推荐" announces a recommendation that has not been made yet.
     Act.RECOMMEND: re.compile(r"(帮|为|给)(您|你).{0,4}(推荐|挑选|选)|(help|let) me (recommend|suggest)"),
     # "我们没有经理" / "找主管也没用" refuse to escalate.
@@ -160,21 +155,6 @@ LEXICON: dict[Act, tuple[str, ...]] = {
         r"你是不是", r"关我(什么|啥)事", r"\bstupid\b", r"\bidiot", r"\bshut up\b", r"\bwhatever\b",
         r"\bdeal with it\b", r"\bare you blind\b", r"\bnot my problem\b", r"\bread it yourself\b",
     ),
-    Act.BLAME: (
-        r"是(您|你)自己", r"(您|你)自己的(问题|原因|责任)", r"(您|你)自己没", r"怪(快递|物流|您|你)",
-        r"快递的(问题|锅|责任)",
-        r"不是我们的(问题|责任|错)", r"跟我们没关系", r"不关我们", r"(您|你)(拍|填|选|买|写)错", r"(您|你)没(仔细)?看",
-        r"谁让(您|你)", r"(您|你)当时(怎么|为什么|为啥)不", r"\byour (own )?fault\b", r"\byou should have\b",
-        r"\byou didn'?t (read|check|look)\b", r"\bnot our (fault|problem|responsibility)\b",
-        r"\bblame (the )?courier\b",
-        r"\bcourier'?s fault\b", r"\byou (chose|picked|entered|ordered) the wrong\b",
-    ),
-    Act.OVER_PROMISE: (
-        r"绝对", r"保证", r"百分百", r"100%", r"包(您|你)(满意|合身|喜欢)", r"一定(能|会|可以)",
-        r"肯定(能|会|不会|没问题)",
-        r"绝不会", r"随便退", r"想退就退", r"永远不会", r"\bguarantee", r"\bdefinitely\b", r"\babsolutely\b",
-        r"\bpromise you\b", r"\b100 ?percent\b", r"\bnever (fade|break|shrink|happen)",
-    ),
     Act.CASHBACK: (
         r"好评返(现|钱|红包)", r"返现", r"(好评|五星|5星|晒图|追评).{0,10}(返|红包|送|奖励|现金)",
         r"(返|红包|送|奖励).{0,6}(好评|五星|5星|晒图)", r"\bcash ?back\b",
@@ -255,6 +235,7 @@ class DetectContext:
     customer_texts: Sequence[str] = ()
 
 
+SHIPPED_RULES = Path(__file__).resolve().parent.parent / "scenarios" / "rules"
 VECTOR_CACHE_SIZE = 20_000  # examples plus recent replies whose vectors a detector keeps
 
 
@@ -267,6 +248,8 @@ class ActDetector:
         threshold: Cosine similarity at or above which a reply is "close in meaning" to an example.
         lexical_threshold: Dice overlap of character bigrams used for examples when there is no embedder.
         facts: The fact checker (shared with the grader); one with the shipped vocabulary if omitted.
+        rules_dir: The rule files whose ``blame`` and ``over_promise`` rules are the customer's blame and
+            over-promise acts — the grader's own (simulator/phrases.py); the shipped ones if omitted.
     """
 
     def __init__(
@@ -276,8 +259,10 @@ class ActDetector:
         threshold: float = 0.62,
         lexical_threshold: float = 0.6,
         facts: FactChecker | None = None,
+        rules_dir: Path | None = None,
     ):
         self.embedder = embedder
+        self.shared = shared_rules(Path(rules_dir) if rules_dir is not None else SHIPPED_RULES)
         self.facts = facts or FactChecker()
         self.threshold = threshold
         self.lexical_threshold = lexical_threshold
@@ -333,6 +318,9 @@ class ActDetector:
             mask = _MASKS.get(act)
             text = mask.sub(" ", norm) if mask is not None else norm
             if any(p.search(text) for p in patterns):
+                found.add(act)
+        for act, rules in self.shared.items():
+            if performs(rules, reply):
                 found.add(act)
         if _asks(norm):
             found.add(Act.ASK)

@@ -189,7 +189,8 @@ def test_prompt_injection_never_changes_an_offline_score(grader: Grader, scenari
 
 def test_english_transcript_uses_the_english_lexicon(grader: Grader) -> None:
     g = grader.grade(chat("My parcel is late!!", "Not our problem, ask the courier."))
-    assert g.criterion("forbidden-words").findings  # type: ignore[union-attr]
+    # One fault, one finding: the forbidden phrase and the blame rule quote the same words.
+    assert g.criterion("forbidden-words").findings or g.criterion("politeness").findings  # type: ignore[union-attr]
     assert g.criterion("empathy").status != "passed"  # type: ignore[union-attr]
 
 

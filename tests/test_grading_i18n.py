@@ -112,7 +112,8 @@ def test_generic_english_findings_are_english(grader: Grader) -> None:
     )
     g = grader.grade(t)
     lost = {f.criterion for f in g.findings()}
-    assert {"greeting", "empathy", "no-curt-replies", "forbidden-words", "no-over-promise", "response-time"} <= lost
+    assert {"greeting", "empathy", "no-curt-replies", "no-over-promise", "response-time"} <= lost
+    assert {"forbidden-words", "politeness"} & lost  # one fault quoted by both: counted once
     assert g.red_lines and g.notes
     texts = said(g)
     assert texts and all(not CJK.search(x) for x in texts), [x for x in texts if CJK.search(x)]

@@ -45,14 +45,20 @@ SIZE = "presale-size-hesitant-office"
 
 
 def on_turn(g: Grade, criterion: str, turn: int) -> bool:
+    """The criterion's finding on the turn — or the scenario red line it counted under (one finding per fault)."""
     c = g.criterion(criterion)
-    return c is not None and any(f.turn == turn for f in c.findings)
+    if c is not None and any(f.turn == turn for f in c.findings):
+        return True
+    return c is not None and "counted under" in c.reason and any(f.turn == turn for f in g.red_lines)
 
 
 def authority_turns(g: Grade) -> set[int | None]:
     c = g.criterion("authority")
     assert c is not None
-    return {f.turn for f in c.findings}
+    turns = {f.turn for f in c.findings}
+    if "counted under" in c.reason:
+        turns |= {f.turn for f in g.red_lines}
+    return turns
 
 
 # -- authority: amounts however written ----------------------------------------------------------------------
@@ -76,8 +82,11 @@ def test_amounts_in_any_phrasing_are_judged_against_the_limit(
 ) -> None:
     g = grader.grade(chat(customer, reply, complete=False), scenario(name))
     assert (1 in authority_turns(g)) is over
-    if over:
-        assert "authority-exceeded" in {f.red_line for f in g.red_lines}
+    if over:  # the grader's own red line, or the scenario's authority red line it counted under
+        crossed = {f.red_line for f in g.red_lines}
+        sc = scenario(name)
+        own = {r.id for r in sc.expectations.red_lines if r.kind.value == "authority"}
+        assert "authority-exceeded" in crossed or crossed & own
 
 
 def test_a_figureless_full_or_half_refund_is_a_share_of_the_order(grader: Grader) -> None:

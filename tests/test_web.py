@@ -296,3 +296,16 @@ def test_a_finding_does_not_repeat_its_title() -> None:
     assert ShownFinding(english, "Step: Ask for the order number").message == "Missing step"
     order = Finding(Dimension.PROCESS, "verify-order", 15, "顺序错误：应先「核实订单」，再做「换货」")
     assert ShownFinding(order, "步骤 核实订单").message == order.message  # says more than the title
+
+
+def test_a_findings_source_is_not_shown_twice() -> None:
+    from simulator.grading.result import Finding, Source, Suggestion
+    from simulator.scenario.vocabulary import Dimension
+    from web.report import ShownFinding
+
+    fact = "寄回运费先由买家垫付，运费险由保险公司按距离固定赔付约 ¥8–¥25，不是全额报销"
+    source = Source("scenario", "insurance", fact)
+    f = Finding(Dimension.KNOWLEDGE, "insurance", 20, "没有说明这个知识点", source=source,
+                suggestion=Suggestion(fact, "fact"))
+    shown = ShownFinding(f, "知识点 " + fact[:30])
+    assert shown.better == fact and shown.note == ""

@@ -84,6 +84,8 @@ class ShownFinding:
         same_language = bool(re.search(r"[\u3400-\u9fff]", text)) == bool(re.search(r"[\u3400-\u9fff]", self.message))
         if not same_language or text in self.message or text in self.title or self.message in text:
             return ""
+        if text == self.better:  # the better reply shows it already
+            return ""
         return text
 
     @property

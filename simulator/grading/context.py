@@ -25,7 +25,7 @@ from simulator.knowledge.passage import Passage, Retriever
 from simulator.knowledge.tokens import EN_STOP_WORDS
 from simulator.scenario.expectations import Step
 from simulator.scenario.model import Scenario
-from simulator.scenario.vocabulary import Act
+from simulator.scenario.vocabulary import Act, Category
 from simulator.text import CJK_RUN, char_bigrams, dice, normalise_text
 from simulator.transcript import Transcript
 
@@ -52,7 +52,9 @@ _LATIN_WORD = re.compile(r"[a-z][a-z']{3,}")  # 4+ letters: 'out', 'any' say not
 _QUESTIONISH = re.compile(
     r"[?？]|吗|么|呢|多少|什么|怎么|哪|能不能|可以|可不可以|是不是|有没有|how|what|when|can|do you", re.I
 )
-_EXCLAMATIONS = re.compile(r"[!！\s]+")
+_PUNCTUATION = re.compile(r"[!！?？\s]+")
+# Shouting: a word of four or more capitals ("I PAID FOR EXPRESS", "the WHOLE order").
+_SHOUTING = re.compile(r"\b[A-Z]{4,}\b")
 
 
 class ActSource(Protocol):
@@ -193,6 +195,7 @@ class GradingContext:
     injections: dict[int, list[tuple[int, int]]] = field(init=False)
     memo: dict[str, Any] = field(init=False, default_factory=dict)
     _acts: dict[int, set[Act]] = field(init=False, default_factory=dict)
+    _upset: dict[int, bool] = field(init=False, default_factory=dict)
     _search: dict[str, list[Passage]] = field(init=False, default_factory=dict)
     _vectors: dict[str, np.ndarray] = field(init=False, default_factory=dict)
 
@@ -250,11 +253,50 @@ class GradingContext:
         ``positive`` cue — "It works now!! Thank you", "太好了！！") they are delight, not anger. Upset *words* and
         repeated question marks count whatever else the message says.
         """
+        if customer_index not in self._upset:
+            self._upset[customer_index] = self._upset_now(customer_index)
+        return self._upset[customer_index]
+
+    def _upset_now(self, customer_index: int) -> bool:
         text = self.texts[customer_index]
         hits = self.lexicon.cue("upset").find_all(text)
-        if any(not _EXCLAMATIONS.fullmatch(h.text) for h in hits):
+        if any(not _PUNCTUATION.fullmatch(h.text) for h in hits) or _SHOUTING.search(text):
             return True
-        return bool(hits) and not self.lexicon.cue("positive")(text)
+        # A fault in goods she has received (线头, 起球, broken) hurts: after the sale it is owed an apology.
+        if (
+            self.scenario is not None
+            and self.scenario.category is not Category.PRE_SALES
+            and self.lexicon.cue("quality_problem")(text)
+            and not self.is_question(customer_index)
+        ):
+            return True
+        # Thanks or joy make !! delight and ?? a light question; three question marks stay upset ("Thanks, but
+        # where is my parcel???").
+        if not hits or (
+            self.lexicon.cue("positive")(text) and not any("???" in h.text or "？？？" in h.text for h in hits)
+        ):
+            return False
+        # Repeated !! or ?? alone carry a mood over: they are upset in a conversation that already was (or from
+        # the first message on), not in a calm one ("tags are still on!!" after a friendly opening).
+        earlier = [i for i in self.customer_indices() if i < customer_index]
+        return not earlier or self.is_upset(earlier[-1])
+
+    def acknowledges(self, index: int) -> bool:
+        """Whether an agent turn acknowledges the customer's feeling: an apology, empathy (not a boilerplate
+        apology such as "Sorry for any inconvenience", the lexicon's ``hollow`` cue)."""
+        text = self.texts[index]
+        hollow = self.lexicon.cue("hollow").find_all(text)
+        if hollow:
+            for h in hollow:
+                text = text[: h.start] + " " * (h.end - h.start) + text[h.end :]
+            acts = set(self.acts.detect(text)) if self.acts is not None else set()
+        else:
+            acts = self.acts_of(index)
+        return bool(
+            acts & {Act.EMPATHISE, Act.APOLOGISE}
+            or self.lexicon.cue("empathy")(text)
+            or self.lexicon.cue("apology")(text)
+        )
 
     def acts_of(self, index: int) -> set[Act]:
         """Acts of an agent turn, from the act recogniser plus the lexicon's cues."""

@@ -21,7 +21,8 @@ from simulator.facts import FactChecker
 from simulator.factwords import fact_words_for
 from simulator.grading.context import GradingContext
 from simulator.grading.knowledge import KnowledgeScorer
-from simulator.grading.lexicon import Lexicon, lexicon_for
+from simulator.grading.lexicon import Lexicon, LexiconRedLine, lexicon_for
+from simulator.grading.precedence import one_per_fault
 from simulator.grading.process import ProcessScorer
 from simulator.grading.reaction import REAL_CHAT_SHARE, SCENARIO_SHARE, ReactionReader, reaction_reader_for
 from simulator.grading.redlines import red_line_findings
@@ -170,6 +171,8 @@ class Grader:
             self.judge.review(ctx, results)
         red = red_line_findings(ctx)
         red += [f for c in results for f in c.findings if f.red_line and f not in red]
+        kinds = {r.id: r.rule.kind for r in ctx.lexicon.red_lines if isinstance(r.rule, LexiconRedLine)}
+        results, red = one_per_fault(results, red, scenario, [t.text for t in transcript.turns], kinds)
         results.extend(self._red_line_criteria(ctx, red))
         weights = scenario.expectations.weights if scenario else Weights()
         dims = {

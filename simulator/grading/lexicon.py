@@ -9,32 +9,17 @@ validates every entry (unknown keys, bad regular expressions, duplicate ids) and
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simulator.errors import Problem, ValidationFailed
+from simulator.phrases import EXCEPT_WINDOW, CompiledRule, Hit, compile_entry  # noqa: F401 (re-exported)
 from simulator.scenario.vocabulary import RedLineKind
 from simulator.scenario.yamlsource import read_yaml
 
-EXCEPT_WINDOW = 8  # characters either side of a hit that an ``except`` pattern may look at
-
 Entry = Annotated[str, Field(min_length=1, max_length=300)]
-
-
-def compile_entry(entry: str) -> re.Pattern[str]:
-    """A lexicon entry as a compiled, case-insensitive pattern.
-
-    Literal ASCII words get word boundaries so that "hi" does not match inside "this".
-    """
-    if entry.startswith("re:"):
-        return re.compile(entry[3:], re.IGNORECASE | re.MULTILINE)
-    body = re.escape(entry)
-    if re.fullmatch(r"[A-Za-z][A-Za-z' -]*", entry):
-        body = rf"\b{body}\b"
-    return re.compile(body, re.IGNORECASE)
 
 
 def _check_entries(v: list[str]) -> list[str]:
@@ -57,6 +42,10 @@ class Cues(BaseModel):
     polite: list[Entry] = Field(description="Polite address or softeners (您, 请, please).")
     empathy: list[Entry] = Field(description="Acknowledging the customer's feeling (理解, 着急, I understand).")
     apology: list[Entry] = Field(description="An apology (抱歉, sorry).")
+    hollow: list[Entry] = Field(
+        default_factory=list,
+        description="Boilerplate apologies that acknowledge nothing (Sorry for any inconvenience): not empathy.",
+    )
     upset: list[Entry] = Field(description="Customer is upset (投诉, 差评, !!!, ridiculous).")
     positive: list[Entry] = Field(
         default_factory=list,
@@ -128,6 +117,11 @@ class ProcessCues(BaseModel):
         default_factory=list,
         description="Agent: saying no or citing the agent's own limit (给不了, 只能, 已经是最多了, not possible, "
         "all I can do).",
+    )
+    flat_refusal: list[Entry] = Field(
+        default_factory=list,
+        description="Agent: saying no to what the buyer needs — a return, a remedy, any way out (退不了, 没有别的办法, "
+        "只能等, can't be returned, nothing I can do); without an alternative it is a refusal with nothing to offer.",
     )
     policy_reason: list[Entry] = Field(
         default_factory=list,
@@ -263,41 +257,6 @@ class LexiconFile(BaseModel):
                     raise ValueError(f"rule id '{r.id}' is used twice — give each rule a unique id")
                 seen.add(r.id)
         return self
-
-
-@dataclass(frozen=True)
-class Hit:
-    """Where a pattern matched."""
-
-    start: int
-    end: int
-    text: str
-
-
-class CompiledRule:
-    """A rule ready to search text."""
-
-    def __init__(self, rule: Rule | LexiconRedLine, patterns: list[str], excepts: list[str] | None = None):
-        self.rule = rule
-        self.id = rule.id
-        self.note = getattr(rule, "note", "") or getattr(rule, "description", "")
-        self.suggestion = getattr(rule, "suggestion", "")
-        self.patterns = [compile_entry(p) for p in patterns]
-        self._excepts = [compile_entry(p) for p in (excepts or [])]
-
-    def find(self, text: str) -> list[Hit]:
-        """Every acceptable hit in ``text``."""
-        out: list[Hit] = []
-        for pat in self.patterns:
-            for m in pat.finditer(text):
-                if m.end() == m.start():
-                    continue
-                lo, hi = max(0, m.start() - EXCEPT_WINDOW), min(len(text), m.end() + EXCEPT_WINDOW)
-                window = text[lo:hi]
-                if any(x.search(window) for x in self._excepts):
-                    continue
-                out.append(Hit(m.start(), m.end(), m.group(0)))
-        return out
 
 
 class CueSet:

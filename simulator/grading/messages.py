@@ -62,6 +62,15 @@ CATALOGUE: dict[str, Text] = {
         "顾客不满时没有先安抚情绪（理解/抱歉）",
         "The customer was upset and the reply did not acknowledge it first (I understand / I'm sorry)",
     ),
+    "alternative.missing": Text(
+        "拒绝顾客时没有给出替代方案（说明原因，并提供别的办法）",
+        "The reply says no without offering anything else (give the reason and another way)",
+    ),
+    "alternative.topic": Text("替代方案 其他办法", "alternative option warranty"),
+    "alternative.better": Text(
+        "这个确实没办法按您说的处理，不过我可以帮您……（给出替代方案），您看可以吗？",
+        "I can't do that one, but here's what I can do for you: … (offer another way). Would that work?",
+    ),
     "empathy.topic": Text("安抚 道歉", "apology understand frustration"),
     "empathy.better": Text(
         "非常理解您的心情，给您带来不便真的很抱歉，我马上帮您处理。",
@@ -69,6 +78,15 @@ CATALOGUE: dict[str, Text] = {
         "right away.",
     ),
     "curt.perfunctory": Text("敷衍回复：{note}", "Perfunctory reply: {note}"),
+    "curt.short": Text(
+        "顾客问得具体，回复只有寥寥几个字，没有说明",
+        "The customer asked in detail and got a few bare words with no explanation",
+    ),
+    "unanswered.when": Text(
+        "顾客问什么时候/多久，回复没有给出时间",
+        "The customer asked when or how long and the reply gives no time",
+    ),
+    "unanswered.topic": Text("时效 几天 什么时候", "how long when days"),
     "curt.one-word": Text("顾客提问，只回了一两个字", "The customer asked a question and got a one- or two-word reply"),
     "forbidden.rule": Text("服务禁语：{note}", "Forbidden phrase: {note}"),
     "forbidden.scenario": Text("本场景禁用语：{phrase}", "Phrase forbidden in this scenario: {phrase}"),
@@ -253,6 +271,8 @@ TITLES: dict[str, Text] = {
     "forbidden-words": Text("服务禁语", "Forbidden words"),
     "response-time": Text("响应时间", "Response time"),
     "reply-ratio": Text("答问比", "Reply ratio"),
+    "answers-question": Text("答其所问", "Answering the question"),
+    "no-flat-refusal": Text("拒绝给替代方案", "A no with a way out"),
     "needs-discovery": Text("需求挖掘", "Needs discovery"),
     "fabe": Text("FABE 介绍", "FABE"),
     "ask-answer-praise-recommend": Text("问答赞推", "Ask, answer, praise, recommend"),

@@ -60,12 +60,15 @@ def evidence_finding(
     )
 
 
-def rule_hits(ctx: GradingContext, rules: list[CompiledRule], turns: list[int]) -> list[tuple[int, CompiledRule, Hit]]:
-    """Every (turn, rule, hit) for the rules over the given turns (masked text)."""
+def rule_hits(
+    ctx: GradingContext, rules: list[CompiledRule], turns: list[int], *, said: bool = False
+) -> list[tuple[int, CompiledRule, Hit]]:
+    """Every (turn, rule, hit) for the rules over the given turns (masked text). ``said``: only hits not refused
+    by a negation earlier in the clause (:meth:`CompiledRule.said`, the customer's reading of the same rules)."""
     out: list[tuple[int, CompiledRule, Hit]] = []
     for i in turns:
         for r in rules:
-            out.extend((i, r, h) for h in r.find(ctx.texts[i]))
+            out.extend((i, r, h) for h in (r.said(ctx.texts[i]) if said else r.find(ctx.texts[i])))
     return out
 
 

@@ -21,6 +21,27 @@ _EMOJI = re.compile("[\U0001f000-\U0001ffff\u2600-\u27bf]")
 # Courteous acts count as courtesy as much as polite words do: a greeting, thanks, an apology, empathy.
 _COURTEOUS_ACTS = {Act.GREET, Act.CLOSE, Act.APOLOGISE, Act.EMPATHISE}
 _COURTEOUS_CUES = ("polite", "greeting", "closing", "apology", "empathy")
+SHORT_ANSWER = 5  # counted units (CJK characters, Latin words) of a reply that is a bare answer …
+DETAILED_QUESTION = 12  # … to a question at least this long
+# A question about time ("什么时候", "多久", "how long", "by when") and the time words an answer gives.
+_WHEN_QUESTION = re.compile(
+    r"什么时候|啥时候|多久|几天|多长时间|哪天|几号|能不能到|来得及|赶得上"
+    r"|\bhow long\b|\bwhen\b|\bby when\b|\bhow soon\b",
+    re.I,
+)
+# A reply that takes up the timing without a time (an honest "I can't promise the day", "only waiting") answers
+# the question; it may have other faults.
+_TIMING_TOPIC = re.compile(
+    r"送到|到货|送达|哪天|日期|等|打包票|保证|控制|顺丰|快递|物流|经理|组长"
+    r"|\b(arrive|arrival|deliver|delivery|date|slot|guarantee|promise|courier|tracking)\b",
+    re.I,
+)
+_TIME_WORDS = re.compile(
+    r"\d|[一二两三四五六七八九十半]+\s*(个)?(小时|天|工作日|周|分钟)|今天|明天|后天|今晚|周[一二三四五六日末]|星期|礼拜"
+    r"|小时|马上|稍后|之前|以内|之内|来得及|赶得上|\b(today|tomorrow|tonight|monday|tuesday|wednesday|thursday"
+    r"|friday|saturday|sunday|weekend|hours?|days?|weeks?|within|before|by)\b",
+    re.I,
+)
 DEFAULT_TARGET_SECONDS = 30.0
 DEFAULT_SLOW_SECONDS = 90.0
 
@@ -48,6 +69,8 @@ class ServiceScorer:
         "forbidden-words": 15.0,
         "response-time": 5.0,
         "reply-ratio": 5.0,
+        "no-flat-refusal": 10.0,
+        "answers-question": 10.0,
     }
 
     def score(self, ctx: GradingContext) -> list[CriterionResult]:
@@ -64,6 +87,8 @@ class ServiceScorer:
             self._forbidden(ctx, agents),
             self._response_time(ctx, agents),
             self._reply_ratio(ctx),
+            self._alternative(ctx, agents),
+            self._answers_when(ctx),
         ]
 
     def _greeting(self, ctx: GradingContext, agents: list[int]) -> CriterionResult:
@@ -72,7 +97,16 @@ class ServiceScorer:
         # A transcript that starts in the middle (an earlier agent turn missing) cannot show a greeting.
         if any(t.role == "agent" for t in ctx.transcript.turns[:first]):
             return unscored(D, "greeting", "问候 greeting", p, "the conversation's start is not in the transcript")
-        if Act.GREET in ctx.acts_of(first) or ctx.lexicon.cue("greeting")(ctx.texts[first]):
+        # A warm opening is a greeting, the buyer's name first, or (to an upset buyer) an apology.
+        name = ctx.scenario.persona.name if ctx.scenario else ""
+        given = name.split()[0].lower() if name.split() else ""
+        opens_with_name = bool(given) and ctx.texts[first].lstrip().lower().startswith(given)
+        if (
+            Act.GREET in ctx.acts_of(first)
+            or ctx.lexicon.cue("greeting")(ctx.texts[first])
+            or opens_with_name
+            or _opens_with_apology(ctx, first)
+        ):
             return deduct(D, "greeting", "问候 greeting", p, [])
         f = evidence_finding(
             ctx,
@@ -129,7 +163,7 @@ class ServiceScorer:
                     suggestion_fallback=rule.suggestion,
                 )
             )
-        for i, rule, hit in rule_hits(ctx, ctx.lexicon.blame, agents):
+        for i, rule, hit in rule_hits(ctx, ctx.lexicon.blame, agents, said=True):
             findings.append(
                 evidence_finding(
                     ctx,
@@ -171,12 +205,7 @@ class ServiceScorer:
             if not answers:
                 continue
             answered += 1
-            ok = any(
-                ctx.acts_of(a) & {Act.EMPATHISE, Act.APOLOGISE}
-                or ctx.lexicon.cue("empathy")(ctx.texts[a])
-                or ctx.lexicon.cue("apology")(ctx.texts[a])
-                for a in answers
-            )
+            ok = any(ctx.acknowledges(a) for a in answers)
             if not ok:
                 findings.append(
                     evidence_finding(
@@ -222,6 +251,14 @@ class ServiceScorer:
             elif asked and meaningful_length(loose) <= 2 and not re.search(r"\d", loose) and not opener:
                 msg = ctx.say("curt.one-word")
                 src = Source("rule", "one-word", "service rules: no one-word replies")
+            elif (
+                (asked or _answers_our_question(ctx, prompt))
+                and not opener
+                and meaningful_length(loose) <= SHORT_ANSWER
+                and meaningful_length(ctx.texts[prompt]) >= DETAILED_QUESTION  # type: ignore[index]
+            ):
+                msg = ctx.say("curt.short")
+                src = Source("rule", "short-answer", "service rules: a detailed question gets more than a few words")
             else:
                 continue
             findings.append(
@@ -302,6 +339,59 @@ class ServiceScorer:
                 )
         return deduct(D, "response-time", "响应时间 response time", p, findings)
 
+    def _alternative(self, ctx: GradingContext, agents: list[int]) -> CriterionResult:
+        p = self.POINTS["no-flat-refusal"]
+        findings = []
+        for i in agents:
+            hit = _refuses_flat(ctx, i)
+            if hit is None:
+                continue
+            findings.append(
+                evidence_finding(
+                    ctx,
+                    D,
+                    "no-flat-refusal",
+                    p,
+                    ctx.say("alternative.missing"),
+                    i,
+                    hit,
+                    source=Source("rule", "no-flat-refusal", "service rules: a no comes with a reason and a way out"),
+                    topic=ctx.say("alternative.topic"),
+                    suggestion_fallback=ctx.say("alternative.better"),
+                )
+            )
+        return deduct(D, "no-flat-refusal", "拒绝给替代方案 a no with a way out", p, findings)
+
+    def _answers_when(self, ctx: GradingContext) -> CriterionResult:
+        """A question about time answered without any time: "那你什么时候给我回话？" → "有消息了会通知您的"."""
+        p = self.POINTS["answers-question"]
+        findings = []
+        for c in ctx.customer_indices():
+            answers = ctx.answers_to(c)
+            if not answers or not _WHEN_QUESTION.search(ctx.texts[c]):
+                continue
+            if any(
+                _TIME_WORDS.search(ctx.texts[a])
+                or _TIMING_TOPIC.search(ctx.texts[a])
+                or ctx.acts_of(a) & {Act.ASK, Act.CURT, Act.REFUSE}
+                for a in answers
+            ):
+                continue  # a time given, a question back first, or a brush-off (the curt check's)
+            i = answers[0]
+            findings.append(
+                evidence_finding(
+                    ctx,
+                    D,
+                    "answers-question",
+                    p,
+                    ctx.say("unanswered.when"),
+                    i,
+                    source=Source("rule", "answers-question", "service rules: answer what was asked"),
+                    topic=ctx.say("unanswered.topic"),
+                )
+            )
+        return deduct(D, "answers-question", "答其所问 answering the question", p, findings)
+
     def _reply_ratio(self, ctx: GradingContext) -> CriterionResult:
         p = self.POINTS["reply-ratio"]
         customers = ctx.customer_indices()
@@ -327,6 +417,66 @@ class ServiceScorer:
                 )
             )
         return deduct(D, "reply-ratio", "答问比 reply ratio", p, findings)
+
+
+_ALTERNATIVE_ACTS = {
+    Act.OFFER_COMPENSATION,
+    Act.OFFER_EXCHANGE,
+    Act.OFFER_RETURN,
+    Act.OFFER_REFUND,
+    Act.OFFER_DISCOUNT,
+    Act.OFFER_GIFT,
+    Act.ESCALATE,
+    Act.PROMISE_ACTION,
+    Act.ASK,
+    Act.RECOMMEND,
+}
+# Words that open another way out after a no ("但是可以…", "不过我帮您…", "but you can…", "instead").
+ANOTHER_WAY = re.compile(
+    r"但是?|不过|可以|建议|帮您|为您|给您|除非|如果|的话|只能(找|联系|申请)"
+    r"|\b(but|however|instead|unless|except|only|what (i|we) can|you can|i can|we can|happy to)\b",
+    re.I,
+)
+# Refusing a red-line request names the rule; that is the right answer, not a flat no.
+_VIOLATION = re.compile(r"违规|违反|不允许|against (the|our) (rules|policy)|not allowed", re.I)
+
+
+def _refuses_flat(ctx: GradingContext, i: int) -> Hit | None:
+    """The words of a refusal when reply ``i`` says no to what the buyer needs and offers nothing else."""
+    text = ctx.texts[i]
+    hits = ctx.lexicon.cue("flat_refusal").find_all(text)
+    if not hits or _VIOLATION.search(text):
+        return None
+    prompt = ctx.prompt_of(i)
+    if prompt is not None and (
+        ctx.lexicon.cue("cashback_ask")(ctx.texts[prompt]) or ctx.lexicon.cue("personal_payment")(ctx.texts[prompt])
+    ):
+        return None
+    rest = text
+    for h in hits:
+        rest = rest[: h.start] + " " * (h.end - h.start) + rest[h.end :]
+    if ANOTHER_WAY.search(rest) or ctx.lexicon.cue("remedy")(rest) or ctx.lexicon.cue("escalate")(rest):
+        return None
+    if ctx.acts is not None and set(ctx.acts.detect(rest)) & _ALTERNATIVE_ACTS:
+        return None
+    return hits[0]
+
+
+def _answers_our_question(ctx: GradingContext, prompt: int | None) -> bool:
+    """Whether the customer message ``prompt`` answers a question the agent asked just before it."""
+    if prompt is None:
+        return False
+    before = [i for i in ctx.agent_indices() if i < prompt]
+    return bool(before) and Act.ASK in ctx.acts_of(before[-1])
+
+
+_FIRST_CLAUSE = re.compile(r"[,.!?;，。！？；~～]")
+
+
+def _opens_with_apology(ctx: GradingContext, i: int) -> bool:
+    """Whether reply ``i`` opens (its first clause) with an apology or an acknowledgement ("I'm so sorry, …")."""
+    head = _FIRST_CLAUSE.split(ctx.texts[i].strip(), maxsplit=1)[0]
+    return bool(head) and (ctx.lexicon.cue("apology")(head) or ctx.lexicon.cue("empathy")(head))
 
 
 def _courteous(ctx: GradingContext, i: int) -> bool:

@@ -13,24 +13,37 @@ from simulator.acts import meaningful_length
 from simulator.grading.context import GradingContext
 from simulator.grading.result import CUT_OFF, CriterionResult, Finding, Source, deduct, unscored
 from simulator.grading.scorer import evidence_finding, rule_hits, rule_source
+from simulator.grading.service import ANOTHER_WAY
 from simulator.scenario.vocabulary import Act, Category, Dimension, Outcome, Technique
 
 D = Dimension.TECHNIQUE
-_NEGATED_BEFORE = re.compile(r"不能|无法|不敢|没法|没办法|不一定|不是|\b(can't|cannot|can not|won't|not)\b", re.I)
 _MATCHING = re.compile(
     r"搭配|配上|一起穿|同系列|套装|叠穿|pair (it|them) with|goes well with|match(es)? (with|your)", re.I
 )
 _EXPECTATION = re.compile(
-    r"\d+\s*(个)?(小时|工作日|天|h|hours?|days?)|今天|明天|尽快|预计|within|by (today|tomorrow)", re.I
+    r"(\d+|[一二两三四五六七八九十]+)\s*(个)?(小时|工作日|天|h|hours?|(business |working )?days?)"
+    r"|今天|明天|后天|尽快|预计"
+    r"|稍后|马上|第一时间|一有(进展|消息|结果)|(周|星期|礼拜)[一二三四五六日天]|之前|以内|之内|回复您|联系您|通知您"
+    r"|within|by (today|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|once it|as soon as"
+    r"|(i|we)('ll| will) (update|let you know|email|contact|get back|assess|check|send|process)|\bnext\b|shortly"
+    r"|就行|就可以了|然后|之后|收到后|到时候|下一步|按.{0,12}(寄回|操作|申请)|\bthen\b|after that|once (we|you)",
+    re.I,
 )
+# Acts that arrange something for the customer, after which she is owed what happens next and when.
+_COMMITMENTS = {
+    Act.PROMISE_ACTION,
+    Act.ESCALATE,
+    Act.OFFER_EXCHANGE,
+    Act.OFFER_RETURN,
+    Act.OFFER_REFUND,
+    Act.OFFER_COMPENSATION,
+}
 
 
 def _over_promise_findings(ctx: GradingContext, agents: list[int]) -> list[Finding]:
     out = []
-    for i, rule, hit in rule_hits(ctx, ctx.lexicon.over_promise, agents):
-        before = re.split(r"[，,。！!？?；;\n]", ctx.texts[i][max(0, hit.start - 8) : hit.start])[-1]
-        if _NEGATED_BEFORE.search(before):
-            continue  # "不能保证" is honest, not a promise
+    # "不能保证" is honest, not a promise: the hits said, as the customer reads them (simulator/phrases.py).
+    for i, rule, hit in rule_hits(ctx, ctx.lexicon.over_promise, agents, said=True):
         out.append(
             evidence_finding(
                 ctx,
@@ -45,6 +58,16 @@ def _over_promise_findings(ctx: GradingContext, agents: list[int]) -> list[Findi
             )
         )
     return out
+
+
+def _asks_about_product(ctx: GradingContext, c: int) -> bool:
+    """Whether customer message ``c`` asks about the product's qualities (material, warmth, what it does) — a
+    pitch (FABE) is owed then, not for a size or a delivery date. Bare numbers (her size) do not count."""
+    text = ctx.texts[c]
+    if not ctx.is_question(c):
+        return False
+    hits = ctx.lexicon.cue("feature").find_all(text) + ctx.lexicon.cue("benefit").find_all(text)
+    return any(not h.text.strip().isdigit() for h in hits)
 
 
 class TechniqueScorer:
@@ -110,16 +133,26 @@ class TechniqueScorer:
                 )
             )
         if Technique.EXPECTATION_SETTING in expected:
-            out.append(
-                self._simple(
-                    ctx,
-                    agents,
-                    Technique.EXPECTATION_SETTING,
-                    lambda i: bool(_EXPECTATION.search(ctx.texts[i])),
-                    ctx.say("expectation.missing"),
-                    ctx.say("expectation.topic"),
+            # What happens next is owed once the agent has arranged something (a remedy, a chase, an escalation):
+            # a chat that arranged nothing has other faults, not a missing timeline.
+            committed = [
+                i for i in agents if ctx.acts_of(i) & _COMMITMENTS or ctx.lexicon.cue("remedy_done")(ctx.texts[i])
+            ]
+            if committed:
+                later = [i for i in agents if i >= committed[0]]
+                out.append(
+                    self._simple(
+                        ctx,
+                        later,
+                        Technique.EXPECTATION_SETTING,
+                        lambda i: bool(_EXPECTATION.search(ctx.texts[i])),
+                        ctx.say("expectation.missing"),
+                        ctx.say("expectation.topic"),
+                    )
                 )
-            )
+            else:
+                cid = Technique.EXPECTATION_SETTING.value
+                out.append(unscored(D, cid, cid, self.POINTS[cid], "nothing was arranged that needs a timeline"))
         if Technique.EMPATHY_SANDWICH in expected or Technique.DE_ESCALATION in expected:
             out.extend(
                 self._sandwich(ctx, t) for t in (Technique.EMPATHY_SANDWICH, Technique.DE_ESCALATION) if t in expected
@@ -170,6 +203,8 @@ class TechniqueScorer:
         cid, title, p = Technique.FABE.value, ctx.say("fabe.title"), self.POINTS["fabe"]
         if not expected:
             return unscored(D, cid, title, p, "FABE is graded when the scenario lists it")
+        if not any(_asks_about_product(ctx, c) for c in ctx.customer_indices()):
+            return unscored(D, cid, title, p, "the customer never asked about the product itself")
         explaining = sorted(set(recs) | {i for i in agents if Act.EXPLAIN_PRODUCT in ctx.acts_of(i)})
         if not explaining:
             if not ctx.transcript.complete:
@@ -338,24 +373,25 @@ class TechniqueScorer:
         for _i, answers in answered:
             text = " ".join(ctx.texts[a] for a in answers)
             acts = set().union(*(ctx.acts_of(a) for a in answers))
-            feeling = (
-                bool(acts & {Act.EMPATHISE, Act.APOLOGISE})
-                or ctx.lexicon.cue("empathy")(text)
-                or (ctx.lexicon.cue("apology")(text))
+            feeling = any(ctx.acknowledges(a) for a in answers)
+            solution = (
+                bool(
+                    acts
+                    & {
+                        Act.OFFER_COMPENSATION,
+                        Act.OFFER_EXCHANGE,
+                        Act.OFFER_RETURN,
+                        Act.OFFER_REFUND,
+                        Act.PROMISE_ACTION,
+                        Act.ESCALATE,
+                        Act.CHECK_LOGISTICS,
+                        Act.VERIFY_ORDER,
+                        Act.REASSURE,
+                    }
+                )
+                or ctx.lexicon.cue("remedy")(text)
+                or bool(ANOTHER_WAY.search(text))
             )
-            solution = bool(
-                acts
-                & {
-                    Act.OFFER_COMPENSATION,
-                    Act.OFFER_EXCHANGE,
-                    Act.OFFER_RETURN,
-                    Act.OFFER_REFUND,
-                    Act.PROMISE_ACTION,
-                    Act.ESCALATE,
-                    Act.CHECK_LOGISTICS,
-                    Act.VERIFY_ORDER,
-                }
-            ) or ctx.lexicon.cue("remedy")(text)
             if not (feeling and solution):
                 findings.append(
                     evidence_finding(
@@ -365,7 +401,11 @@ class TechniqueScorer:
                         p / 2,
                         ctx.say("sandwich.no-feeling" if not feeling else "sandwich.no-solution"),
                         answers[0],
-                        source=Source("rule", cid, "feeling → explain → solution"),
+                        source=Source(
+                            "rule",
+                            "sandwich-solution" if feeling else "sandwich-feeling",
+                            "feeling → explain → solution",
+                        ),
                         topic=ctx.say("sandwich.topic"),
                     )
                 )
