@@ -197,6 +197,7 @@ class DimensionScore:
     dimension: Dimension
     criteria: list[CriterionResult]
     weight: float
+    calibrated: float | None = None
 
     @property
     def possible(self) -> float:
@@ -209,16 +210,26 @@ class DimensionScore:
         return sum(c.earned or 0.0 for c in self.criteria if c.scored)
 
     @property
-    def score(self) -> float | None:
+    def raw_score(self) -> float | None:
         """0–100 (deductions beyond a criterion's points still count; floor 0), or None when nothing was scored."""
         if self.possible <= 0:
             return None
         return round(max(0.0, min(100.0, 100.0 * self.earned / self.possible)), 1)
 
+    @property
+    def score(self) -> float | None:
+        """The shop's calibrated score when a calibration profile remapped it (:mod:`simulator.grading.calibration`),
+        else :attr:`raw_score`; None when nothing was scored (a calibration never scores what was unscored)."""
+        raw = self.raw_score
+        if raw is None or self.calibrated is None:
+            return raw
+        return self.calibrated
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
         return {
             "score": self.score,
+            "raw_score": self.raw_score,
             "weight": self.weight,
             "earned": round(self.earned, 2),
             "possible": round(self.possible, 2),
@@ -263,16 +274,28 @@ class Grade:
     metrics: dict[str, float | None] = field(default_factory=dict)
     judge: str | None = None
     unscored_reason: str | None = None
+    calibration: str | None = None
+    calibrated_overall: float | None = None
 
     @property
     def overall(self) -> float | None:
-        """Weighted mean of the scored dimensions (weights from the scenario), or None when nothing was scored
-        or the whole conversation cannot be judged (:attr:`unscored_reason`)."""
+        """The overall score: the shop's calibrated one when a calibration profile remapped it
+        (:attr:`calibration` names the profile), else :attr:`raw_overall`. None stays None: a calibration never
+        scores what the grader left unscored."""
+        raw = self.raw_overall
+        if raw is None or self.calibrated_overall is None:
+            return raw
+        return self.calibrated_overall
+
+    @property
+    def raw_overall(self) -> float | None:
+        """Weighted mean of the scored dimensions' raw scores (weights from the scenario), or None when nothing was
+        scored or the whole conversation cannot be judged (:attr:`unscored_reason`)."""
         if self.unscored_reason is not None:
             return None
         num = den = 0.0
         for d in self.dimensions.values():
-            s = d.score
+            s = d.raw_score
             if s is not None and d.weight > 0:
                 num += s * d.weight
                 den += d.weight
@@ -322,17 +345,33 @@ class Grade:
             "metrics": self.metrics,
             "judge": self.judge,
             "unscored_reason": self.unscored_reason,
+            "calibration": self._calibration_dict(),
+        }
+
+    def _calibration_dict(self) -> dict[str, Any] | None:
+        """The profile and the raw figures it remapped, or None without a calibration."""
+        if self.calibration is None:
+            return None
+        return {
+            "profile": self.calibration,
+            "raw_overall": self.raw_overall,
+            "raw_scores": {d.value: s.raw_score for d, s in self.dimensions.items()},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Grade:
         """A grade from its JSON form (:meth:`to_dict`, as stored with a session and printed by ``grade --json``).
 
-        Scores are recomputed from the criteria, never read back, so a stored grade cannot disagree with itself.
+        Raw scores are recomputed from the criteria, never read back, so a stored grade cannot disagree with itself;
+        calibrated scores (a profile's remapping of them) are read back with the profile's name.
         """
+        calibration = data.get("calibration") or None
         dims = {
             Dimension(d): DimensionScore(
-                Dimension(d), [CriterionResult.from_dict(c) for c in body.get("criteria", [])], float(body["weight"])
+                Dimension(d),
+                [CriterionResult.from_dict(c) for c in body.get("criteria", [])],
+                float(body["weight"]),
+                _number(body.get("score")) if calibration else None,
             )
             for d, body in data["dimensions"].items()
         }
@@ -347,4 +386,10 @@ class Grade:
             metrics=dict(data.get("metrics") or {}),
             judge=data.get("judge"),
             unscored_reason=data.get("unscored_reason"),
+            calibration=calibration["profile"] if calibration else None,
+            calibrated_overall=_number(data.get("overall")) if calibration else None,
         )
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
