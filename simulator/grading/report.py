@@ -24,10 +24,13 @@ def render(grade: Grade) -> str:
         f"overall {_fmt(grade.overall)}  {verdict} (pass mark {grade.pass_mark:g})"
         + (f"  judge {grade.judge}" if grade.judge else ""),
     ]
+    if grade.calibration:
+        lines.append(f"  calibrated by {grade.calibration}; the grader's own overall {_fmt(grade.raw_overall)}")
     for d, s in grade.dimensions.items():
         unscored = [c.id for c in s.criteria if not c.scored]
         extra = f"  (unscored: {', '.join(unscored)})" if unscored else ""
-        lines.append(f"  {_NAMES[d.value]:<16} {_fmt(s.score)}  weight {s.weight:g}{extra}")
+        own = f" (own {_fmt(s.raw_score).strip()})" if s.score != s.raw_score else ""
+        lines.append(f"  {_NAMES[d.value]:<16} {_fmt(s.score)}{own}  weight {s.weight:g}{extra}")
     for f in grade.red_lines:
         lines.append(f"  RED LINE {f.red_line}: {f.message}  turn {f.turn}: 「{f.evidence}」")
     for f in grade.findings():
