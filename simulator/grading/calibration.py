@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -159,12 +160,12 @@ class Profile:
     notes: list[str] = field(default_factory=list)
     version: int = PROFILE_VERSION
 
-    @property
+    @cached_property
     def name(self) -> str:
         """Stored with each calibrated grade: the source file, the date and a digest of the weights."""
         return f"{self.source}@{self.created[:10]}#{self.digest}"
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """Eight hex digits over the models (what decides the scores)."""
         body = json.dumps({t: m.to_dict() for t, m in sorted(self.models.items())}, sort_keys=True)
