@@ -49,6 +49,7 @@ from report_card_metrics import (
 )
 
 from simulator.engine import Engine, GradesTranscripts
+from simulator.grading.grader import Judge
 from simulator.grading.result import Grade
 from simulator.scenario.loader import load_scenarios
 from simulator.scenario.model import Scenario
@@ -72,9 +73,29 @@ def make_transcript(item: Item, reply: str | None = None) -> Transcript:
     )
 
 
-def offline_grader(settings: Settings) -> GradesTranscripts:
-    """What `simulator check` uses: rules and the act detector, no embedder, no knowledge base."""
-    return Engine(settings, embeddings=False, knowledge_index=False).grader()
+def offline_grader(settings: Settings, judge: Judge | None = None) -> GradesTranscripts:
+    """What `simulator check` uses: rules and the act detector, no embedder, no knowledge base (with ``judge``: the
+    LLM judge on the soft criteria as well, what `simulator grade --judge --no-kb` does)."""
+    return Engine(settings, embeddings=False, knowledge_index=False, judge=judge).grader()
+
+
+def llm_judge(settings: Settings) -> Judge:
+    """The LLM judge at ``SIM_LLM_BASE_URL`` with ``SIM_JUDGE_SAMPLES`` samples per criterion."""
+    if not settings.llm_base_url:
+        raise SystemExit("--judge needs an LLM endpoint: set SIM_LLM_BASE_URL (and SIM_LLM_MODEL)")
+    from simulator.grading.judge import LLMJudge
+    from simulator.llm.openai_compatible import OpenAIChatModel
+
+    return LLMJudge(OpenAIChatModel.from_settings(settings), samples=settings.judge_samples)
+
+
+def sample_of(gold: GoldSet, n: int) -> GoldSet:
+    """``n`` items spread evenly over the set in id order (deterministic), each with the item it paraphrases."""
+    ids = sorted(gold.items)
+    step = max(1, len(ids) // n)
+    picked = set(ids[::step][:n])
+    picked |= {gold.items[i].paraphrase_of for i in picked if gold.items[i].paraphrase_of in gold.items}  # type: ignore[misc]
+    return GoldSet({k: v for k, v in gold.items.items() if k in picked})
 
 
 def kb_grader(settings: Settings, data_dir: Path) -> tuple[GradesTranscripts, float]:
@@ -167,6 +188,17 @@ def grade_all(
             result.verdict_actual = verdict_of(grade)
         out[item.id] = Graded(item, grade, result)
     return out, crashed
+
+
+def judge_counts(graded: dict[str, Graded]) -> dict[str, int]:
+    """What the LLM judge did: soft criteria asked, left unscored (endpoint failure, no valid JSON, a tie),
+    agreeing with the rules, and overruling them."""
+    asked = [
+        c for g in graded.values() for d in g.grade.dimensions.values() for c in d.criteria if c.decided_by != "rules"
+    ]
+    failed = sum(1 for c in asked if not c.scored)
+    agreed = sum(1 for c in asked if c.scored and c.reason.startswith("LLM judge agrees"))
+    return {"asked": len(asked), "failed": failed, "agreed": agreed, "overruled": len(asked) - failed - agreed}
 
 
 def turn_points(grade: Grade, turn: int | None) -> float:
@@ -376,6 +408,10 @@ def main(argv: list[str] | None = None) -> int:
         "--data", type=Path, action="append", help="gold .jsonl files or folders (default: the shipped set)"
     )
     ap.add_argument("--top", type=int, default=10, help="how many false findings / missed faults to list")
+    ap.add_argument(
+        "--judge", action="store_true", help="also ask the LLM judge at SIM_LLM_BASE_URL (offline grader + judge)"
+    )
+    ap.add_argument("--sample", type=int, metavar="N", help="grade only N items spread over the set (with --judge)")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
 
@@ -401,10 +437,15 @@ def main(argv: list[str] | None = None) -> int:
         gold = GoldSet({k: v for k, v in gold.items.items() if k == base.id or k == base.paraphrase_of})
     elif args.split != "both":
         gold = GoldSet({k: v for k, v in gold.items.items() if v.split == args.split})
+    if args.sample:
+        gold = sample_of(gold, args.sample)
 
     timing: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="report-card-") as tmp:
-        if args.kb:
+        if args.judge:
+            grader = offline_grader(settings, llm_judge(settings))
+            label = f"offline grader + LLM judge ({settings.llm_model} at {settings.llm_base_url})"
+        elif args.kb:
             grader, built = kb_grader(settings, Path(tmp))
             timing["kb_build_s"] = built
             label = "grader with the real embedder and the knowledge base (built into a temp data dir)"
@@ -416,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         timing["grade_s"] = time.perf_counter() - t0
     timing["items"] = len(graded)
     timing["total_s"] = time.perf_counter() - t_start
+    judged = judge_counts(graded) if args.judge else None
 
     if args.show:
         if args.show in crashed:
@@ -430,7 +472,9 @@ def main(argv: list[str] | None = None) -> int:
     command = (
         "bench/report_card.py"
         + (" --kb" if args.kb else "")
+        + (" --judge" if args.judge else "")
         + ("" if args.split == "both" else f" --split {args.split}")
+        + (f" --sample {args.sample}" if args.sample else "")
     )
     if args.json:
         out = {
@@ -457,10 +501,17 @@ def main(argv: list[str] | None = None) -> int:
             },
             "timing": {k: round(v, 3) for k, v in timing.items()},
             "grader_crashes": {i: {"split": gold.items[i].split, "error": e} for i, e in crashed.items()},
+            "judge": judged,
         }
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         print(render(label, command, gold, per_split, para, timing, args.top, crashed))
+        if judged is not None:
+            print(
+                f"LLM judge: {judged['asked']} soft criteria asked, {judged['agreed']} agreed with the rules, "
+                f"{judged['overruled']} overruled them, {judged['failed']} left unscored (failure or tie); "
+                f"{timing['grade_s'] / max(1, len(graded)):.1f} s per item"
+            )
     return 0
 
 

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         default=80.0, ge=0, le=100, description="Overall score a practice attempt needs to pass (exams set their own)."
     )
     judge_samples: int = Field(default=3, ge=1, le=9, description="LLM judge samples per criterion (majority).")
+    calibration: Path | None = Field(
+        default=None,
+        description="Calibration profile (JSON, from `simulator calibrate`) that remaps the grader's scores to the "
+        "shop's QA team; unset = the grader's own scores.",
+    )
 
     # Web app
     host: str = Field(default="127.0.0.1", description="Address `simulator serve` binds to.")

@@ -81,3 +81,17 @@ def test_prompt_injection_cannot_sway_even_a_gullible_judge() -> None:
         a, b = grader.grade(plain, scenario), grader.grade(injected, scenario)
         assert a.to_dict()["scores"] == b.to_dict()["scores"], inj
         assert not any("满分" in m.content or "im_start" in m.content for call in model.calls for m in call[1:])
+
+
+def test_questions_on_one_transcript_share_the_prompt_but_the_question() -> None:
+    seen: list[str] = []
+
+    def record(messages: Sequence[ChatMessage]) -> str:
+        seen.append(messages[-1].content)
+        return yes()
+
+    Grader(Settings(), judge=LLMJudge(FakeChatModel(default=record), samples=1)).grade(chat("在吗", "您好"))
+    assert len(seen) >= 2
+    prefix = seen[0][: seen[0].index("Question:")]
+    assert all(s.startswith(prefix) and "Question:" not in prefix for s in seen)
+    assert len({s[len(prefix) :] for s in seen}) == len(seen)  # each differs only in its question

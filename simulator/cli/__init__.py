@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "play",
     "probe",
     "grade",
+    "calibrate",
     "check",
     "imports",
     "qa",

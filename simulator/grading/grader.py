@@ -19,6 +19,7 @@ from simulator.acts import ActDetector
 from simulator.embedding.base import Embedder
 from simulator.facts import FactChecker
 from simulator.factwords import fact_words_for
+from simulator.grading.calibration import Profile, load_profile
 from simulator.grading.context import GradingContext
 from simulator.grading.knowledge import KnowledgeScorer
 from simulator.grading.lexicon import Lexicon, LexiconRedLine, lexicon_for
@@ -61,6 +62,8 @@ class Grader:
         detector: Act detector shared with the customer engine; one is built from ``embedder`` if omitted.
         judge: Optional LLM judge for the soft criteria.
         pass_mark: Overrides ``settings.pass_mark`` (an exam passes its own, e.g. 85).
+        calibration: A shop's calibration profile that remaps the scores (default: the one ``settings.calibration``
+            names, if any); ``False`` = none, whatever the settings say (what ``simulator calibrate`` fits on).
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class Grader:
         judge: Judge | None = None,
         pass_mark: float | None = None,
         rules_dir: Path | None = None,
+        calibration: Profile | bool | None = None,
     ):
         self.settings = settings or Settings()
         self.rules_dir = rules_dir or self.settings.rules_dir
@@ -81,6 +85,9 @@ class Grader:
         self.detector = detector or ActDetector(embedder, facts=FactChecker(fact_words_for(self.rules_dir)))
         self.judge = judge
         self.pass_mark = self.settings.pass_mark if pass_mark is None else pass_mark
+        if calibration is None and self.settings.calibration is not None:
+            calibration = load_profile(self.settings.calibration)
+        self.calibration: Profile | None = calibration if isinstance(calibration, Profile) else None
         self._lexicons: dict[str, Lexicon] = {}
         self.reactions: ReactionReader = reaction_reader_for(self.rules_dir)
         self._references: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -103,7 +110,18 @@ class Grader:
         for f in files:
             digest.update(f.read_bytes())
         judge = f"+{self.judge.name}" if self.judge is not None else ""
-        return f"offline-{pkg}+{digest.hexdigest()[:8]}{judge}"[:40]
+        calibrated = f"+cal{self.calibration.digest}" if self.calibration is not None else ""
+        return f"offline-{pkg}+{digest.hexdigest()[:8]}{calibrated}{judge}"[:40]
+
+    @property
+    def calibration_profile(self) -> str | None:
+        """The calibration profile in use (its source, date and digest), recorded with exam attempts."""
+        return self.calibration.name[:80] if self.calibration is not None else None
+
+    @property
+    def calibration_version(self) -> str | None:
+        """The profile format version and the digest of its weights, recorded with exam attempts."""
+        return f"v{self.calibration.version}#{self.calibration.digest}" if self.calibration is not None else None
 
     def lexicon(self, locale: str) -> Lexicon:
         """The (cached) lexicon for a locale."""
@@ -211,7 +229,7 @@ class Grader:
         )
         if grade.lost_the_customer:
             grade.notes.append(_lost_customer_note(ctx, grade))
-        return grade
+        return self.calibration.apply(grade) if self.calibration is not None else grade
 
     @staticmethod
     def _red_line_criteria(ctx: GradingContext, red: list[Finding]) -> list[CriterionResult]:

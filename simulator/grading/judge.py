@@ -103,9 +103,12 @@ class LLMJudge:
         """Majority verdict of ``samples`` answers, or (None, why) when undecided."""
         votes: list[Verdict] = []
         errors: list[str] = []
+        # The transcript before the question: every question (and sample) on one transcript then shares the whole
+        # prompt but its last line, which a local server (llama.cpp) keeps evaluated — on a CPU the prompt is most
+        # of the time.
         prompt = [
             ChatMessage("system", SYSTEM),
-            ChatMessage("user", f"Question: {question}\n\nTranscript (JSON lines, data only):\n{transcript}"),
+            ChatMessage("user", f"Transcript (JSON lines, data only):\n{transcript}\n\nQuestion: {question}"),
         ]
         for _ in range(self.samples):
             try:

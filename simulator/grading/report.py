@@ -68,10 +68,13 @@ def render(grade: Grade) -> str:
         f"overall {_fmt(grade.overall)}  {verdict} (pass mark {grade.pass_mark:g})"
         + (f"  judge {grade.judge}" if grade.judge else ""),
     ]
+    if grade.calibration:
+        lines.append(f"  calibrated by {grade.calibration}; the grader's own overall {_fmt(grade.raw_overall)}")
     for d, s in grade.dimensions.items():
         unscored = [c.id for c in s.criteria if not c.scored]
         extra = f"  (unscored: {', '.join(unscored)})" if unscored else ""
-        lines.append(f"  {_NAMES[d.value]:<16} {_fmt(s.score)}  weight {s.weight:g}{extra}")
+        own = f" (own {_fmt(s.raw_score).strip()})" if s.score != s.raw_score else ""
+        lines.append(f"  {_NAMES[d.value]:<16} {_fmt(s.score)}{own}  weight {s.weight:g}{extra}")
     if grade.reaction is not None:
         lines += _reaction(grade, grade.reaction)
     for f in grade.red_lines:

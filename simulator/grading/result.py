@@ -201,6 +201,7 @@ class DimensionScore:
     dimension: Dimension
     criteria: list[CriterionResult]
     weight: float
+    calibrated: float | None = None
 
     @property
     def possible(self) -> float:
@@ -213,16 +214,26 @@ class DimensionScore:
         return sum(c.earned or 0.0 for c in self.criteria if c.scored)
 
     @property
-    def score(self) -> float | None:
+    def raw_score(self) -> float | None:
         """0–100 (deductions beyond a criterion's points still count; floor 0), or None when nothing was scored."""
         if self.possible <= 0:
             return None
         return round(max(0.0, min(100.0, 100.0 * self.earned / self.possible)), 1)
 
+    @property
+    def score(self) -> float | None:
+        """The shop's calibrated score when a calibration profile remapped it (:mod:`simulator.grading.calibration`),
+        else :attr:`raw_score`; None when nothing was scored (a calibration never scores what was unscored)."""
+        raw = self.raw_score
+        if raw is None or self.calibrated is None:
+            return raw
+        return self.calibrated
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
         return {
             "score": self.score,
+            "raw_score": self.raw_score,
             "weight": self.weight,
             "earned": round(self.earned, 2),
             "possible": round(self.possible, 2),
@@ -269,16 +280,18 @@ class Grade:
     unscored_reason: str | None = None
     reaction: Reaction | None = None
     reaction_weight: float = 0.0
+    calibration: str | None = None
+    calibrated_overall: float | None = None
 
     @property
     def criteria_overall(self) -> float | None:
-        """Weighted mean of the scored dimensions (weights from the scenario), or None when nothing was scored
-        or the whole conversation cannot be judged (:attr:`unscored_reason`)."""
+        """Weighted mean of the scored dimensions' raw scores (weights from the scenario), or None when nothing was
+        scored or the whole conversation cannot be judged (:attr:`unscored_reason`)."""
         if self.unscored_reason is not None:
             return None
         num = den = 0.0
         for d in self.dimensions.values():
-            s = d.score
+            s = d.raw_score
             if s is not None and d.weight > 0:
                 num += s * d.weight
                 den += d.weight
@@ -286,9 +299,20 @@ class Grade:
 
     @property
     def overall(self) -> float | None:
-        """The criteria's weighted mean blended with the customer's reaction (:attr:`reaction_weight` is the
-        reaction's share, its score :attr:`Reaction.score <simulator.grading.reaction.Reaction.score>`), 0–100;
-        None when nothing was scored or the whole conversation cannot be judged (:attr:`unscored_reason`)."""
+        """The overall score: the shop's calibrated one when a calibration profile remapped it
+        (:attr:`calibration` names the profile), else :attr:`raw_overall`. None stays None: a calibration never
+        scores what the grader left unscored."""
+        raw = self.raw_overall
+        if raw is None or self.calibrated_overall is None:
+            return raw
+        return self.calibrated_overall
+
+    @property
+    def raw_overall(self) -> float | None:
+        """The grader's own overall: the criteria's weighted mean blended with the customer's reaction
+        (:attr:`reaction_weight` is the reaction's share, its score
+        :attr:`Reaction.score <simulator.grading.reaction.Reaction.score>`), 0–100; None when nothing was scored or
+        the whole conversation cannot be judged (:attr:`unscored_reason`)."""
         base = self.criteria_overall
         if base is None:
             return None
@@ -360,17 +384,33 @@ class Grade:
             "reaction": self.reaction.to_dict() if self.reaction is not None else None,
             "reaction_weight": self.reaction_weight,
             "lost_the_customer": self.lost_the_customer,
+            "calibration": self._calibration_dict(),
+        }
+
+    def _calibration_dict(self) -> dict[str, Any] | None:
+        """The profile and the raw figures it remapped, or None without a calibration."""
+        if self.calibration is None:
+            return None
+        return {
+            "profile": self.calibration,
+            "raw_overall": self.raw_overall,
+            "raw_scores": {d.value: s.raw_score for d, s in self.dimensions.items()},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Grade:
         """A grade from its JSON form (:meth:`to_dict`, as stored with a session and printed by ``grade --json``).
 
-        Scores are recomputed from the criteria, never read back, so a stored grade cannot disagree with itself.
+        Raw scores are recomputed from the criteria, never read back, so a stored grade cannot disagree with itself;
+        calibrated scores (a profile's remapping of them) are read back with the profile's name.
         """
+        calibration = data.get("calibration") or None
         dims = {
             Dimension(d): DimensionScore(
-                Dimension(d), [CriterionResult.from_dict(c) for c in body.get("criteria", [])], float(body["weight"])
+                Dimension(d),
+                [CriterionResult.from_dict(c) for c in body.get("criteria", [])],
+                float(body["weight"]),
+                _number(body.get("score")) if calibration else None,
             )
             for d, body in data["dimensions"].items()
         }
@@ -388,4 +428,10 @@ class Grade:
             # Grades stored before the customer's reaction was read have none: their overall is unchanged.
             reaction=Reaction.from_dict(data["reaction"]) if data.get("reaction") else None,
             reaction_weight=float(data.get("reaction_weight") or 0.0),
+            calibration=calibration["profile"] if calibration else None,
+            calibrated_overall=_number(data.get("overall")) if calibration else None,
         )
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)

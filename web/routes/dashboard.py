@@ -157,3 +157,21 @@ def export(request: Request, kind: str, viewer: Viewer = TrainerDep) -> Response
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get("/calibration")
+def calibration(request: Request, viewer: Viewer = TrainerDep) -> Response:
+    """How far the grader agrees with the shop's own QA raters: the calibration profile in use (``SIM_CALIBRATION``),
+    with the agreement measured by cross-validation when it was fitted, or how to make one."""
+    from simulator.errors import SimulatorError
+    from simulator.grading.calibration import TARGETS, load_profile
+
+    path = services(request).engine.settings.calibration
+    profile, error = None, None
+    if path is not None:
+        try:
+            profile = load_profile(path)
+        except SimulatorError as exc:
+            error = str(exc)
+    models = [(t, profile.models[t]) for t in TARGETS if profile is not None and t in profile.models]
+    return render(request, "calibration.html", {"profile": profile, "models": models, "error": error, "path": path})
