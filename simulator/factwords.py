@@ -18,10 +18,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simulator.errors import ConfigError, Problem, ValidationFailed
-from simulator.scenario.yamlsource import read_yaml
+from simulator.errors import ConfigError
+from simulator.scenario.yamlsource import read_model
 
 FILE_NAME = "facts.yaml"
 SHIPPED = Path(__file__).resolve().parent.parent / "scenarios" / "rules" / FILE_NAME
@@ -343,24 +343,8 @@ def load_fact_words(path: Path | str) -> FactWords:
     Raises:
         ValidationFailed: with every problem, each pointing at ``path:line:col``.
     """
-    doc, problems = read_yaml(path)
-    if doc is None:
-        raise ValidationFailed(problems)
-    if not isinstance(doc.data, dict):
-        raise ValidationFailed([Problem(doc.path, 1, 1, "", "facts.yaml is a mapping (negation:, concepts: …)")])
-    try:
-        data = FactWordsFile.model_validate(doc.data)
-    except ValidationError as exc:
-        out = []
-        for err in exc.errors(include_url=False):
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-            line, col = doc.locate(loc)
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown key '{loc[-1]}'"
-            out.append(Problem(doc.path, line, col, ".".join(str(p) for p in loc), msg))
-        raise ValidationFailed(out) from None
-    return FactWords(data, doc.path)
+    data, source = read_model(path, FactWordsFile, "facts.yaml is a mapping (negation:, concepts: …)")
+    return FactWords(data, source)
 
 
 @lru_cache(maxsize=8)

@@ -12,17 +12,17 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simulator.errors import Problem, ValidationFailed
 from simulator.phrases import EXCEPT_WINDOW, CompiledRule, Hit, compile_entry  # noqa: F401 (re-exported)
 from simulator.scenario.vocabulary import RedLineKind
-from simulator.scenario.yamlsource import read_yaml
+from simulator.scenario.yamlsource import read_model
 
 Entry = Annotated[str, Field(min_length=1, max_length=300)]
 
 
-def _check_entries(v: list[str]) -> list[str]:
+def check_entries(v: list[str]) -> list[str]:
+    """Validate a word list: every "re:" entry must be a valid regular expression (ValueError says which)."""
     for e in v:
         if e.startswith("re:"):
             try:
@@ -75,7 +75,7 @@ class Cues(BaseModel):
         "reply's words without punctuation; anchor with ^…$.",
     )
 
-    _check = field_validator("*")(_check_entries)
+    _check = field_validator("*")(check_entries)
 
 
 class ProcessCues(BaseModel):
@@ -165,7 +165,7 @@ class ProcessCues(BaseModel):
         description="Photos or video asked for or sent ([图片], 照片, 拍一下, photo, picture).",
     )
 
-    _check = field_validator("*")(_check_entries)
+    _check = field_validator("*")(check_entries)
 
 
 class Exemplars(BaseModel):
@@ -207,12 +207,12 @@ class Rule(BaseModel):
     @field_validator("pattern")
     @classmethod
     def _pattern(cls, v: str) -> str:
-        return _check_entries([v])[0]
+        return check_entries([v])[0]
 
     @field_validator("except_")
     @classmethod
     def _excepts(cls, v: list[str]) -> list[str]:
-        return _check_entries(v)
+        return check_entries(v)
 
 
 class LexiconRedLine(BaseModel):
@@ -225,7 +225,7 @@ class LexiconRedLine(BaseModel):
     description: str = Field(min_length=1, max_length=300)
     patterns: list[Entry] = Field(min_length=1)
 
-    _check = field_validator("patterns")(_check_entries)
+    _check = field_validator("patterns")(check_entries)
 
 
 class LexiconFile(BaseModel):
@@ -246,7 +246,7 @@ class LexiconFile(BaseModel):
     process: ProcessCues = Field(default_factory=ProcessCues, description="Word lists of the process checks.")
     meaning: Meaning = Field(default_factory=Meaning, description="Exemplar sentences (with an embedder only).")
 
-    _check = field_validator("injection")(_check_entries)
+    _check = field_validator("injection")(check_entries)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> LexiconFile:
@@ -324,24 +324,8 @@ def load_lexicon(path: Path | str) -> Lexicon:
     Raises:
         ValidationFailed: with every problem, each pointing at ``path:line:col``.
     """
-    doc, problems = read_yaml(path)
-    if doc is None:
-        raise ValidationFailed(problems)
-    if not isinstance(doc.data, dict):
-        raise ValidationFailed([Problem(doc.path, 1, 1, "", "a lexicon is a mapping (locale:, cues:, forbidden: …)")])
-    try:
-        data = LexiconFile.model_validate(doc.data)
-    except ValidationError as exc:
-        out = []
-        for err in exc.errors(include_url=False):
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-            line, col = doc.locate(loc)
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown key '{loc[-1]}'"
-            out.append(Problem(doc.path, line, col, ".".join(str(p) for p in loc), msg))
-        raise ValidationFailed(out) from None
-    return Lexicon(data, doc.path)
+    data, source = read_model(path, LexiconFile, "a lexicon is a mapping (locale:, cues:, forbidden: …)")
+    return Lexicon(data, source)
 
 
 def lexicon_for(rules_dir: Path, locale: str) -> Lexicon:

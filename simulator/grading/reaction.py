@@ -23,11 +23,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from simulator.errors import ConfigError, Problem, ValidationFailed
+from simulator.errors import ConfigError
+from simulator.grading.lexicon import check_entries
 from simulator.scenario.vocabulary import Outcome
-from simulator.scenario.yamlsource import read_yaml
+from simulator.scenario.yamlsource import read_model
 from simulator.text import char_bigrams, dice, has_cjk, normalise_text
 from simulator.transcript import Transcript
 
@@ -119,16 +120,6 @@ def _compile(entry: str) -> str:
     return body
 
 
-def _valid(entries: list[str]) -> list[str]:
-    for e in entries:
-        if e.startswith("re:"):
-            try:
-                re.compile(e[3:])
-            except re.error as exc:
-                raise ValueError(f"{e!r} is not a valid regular expression: {exc}") from None
-    return entries
-
-
 class CueWords(BaseModel):
     """One kind of cue: its words and what it says about satisfaction."""
 
@@ -137,7 +128,7 @@ class CueWords(BaseModel):
     weight: float = Field(ge=-SCALE, le=SCALE, description="Satisfaction it adds, −2 … +2 (anger −1.25, thanks +1).")
     words: list[Entry] = Field(min_length=1, description="Words or re: patterns that show it (生气, 投诉, thanks).")
 
-    _check = field_validator("words")(_valid)
+    _check = field_validator("words")(check_entries)
 
 
 class RepeatedQuestion(BaseModel):
@@ -159,7 +150,7 @@ class ReactionFile(BaseModel):
     cues: dict[str, CueWords] = Field(description="Cue kinds: " + ", ".join(KINDS) + ".")
     repeated: RepeatedQuestion = Field(description="How a repeated question is recognised.")
 
-    _check = field_validator("negation")(_valid)
+    _check = field_validator("negation")(check_entries)
 
     @field_validator("cues")
     @classmethod
@@ -427,25 +418,8 @@ def load_reaction_words(path: Path | str) -> ReactionReader:
     Raises:
         ValidationFailed: with every problem, each pointing at ``path:line:col``.
     """
-    doc, problems = read_yaml(path)
-    if doc is None:
-        raise ValidationFailed(problems)
-    if not isinstance(doc.data, dict):
-        problem = Problem(doc.path, 1, 1, "", "reaction.yaml is a mapping (negation:, cues:, repeated:)")
-        raise ValidationFailed([problem])
-    try:
-        data = ReactionFile.model_validate(doc.data)
-    except ValidationError as exc:
-        out = []
-        for err in exc.errors(include_url=False):
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-            line, col = doc.locate(loc)
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown key '{loc[-1]}'"
-            out.append(Problem(doc.path, line, col, ".".join(str(p) for p in loc), msg))
-        raise ValidationFailed(out) from None
-    return ReactionReader(data, doc.path)
+    data, source = read_model(path, ReactionFile, "reaction.yaml is a mapping (negation:, cues:, repeated:)")
+    return ReactionReader(data, source)
 
 
 @lru_cache(maxsize=8)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from simulator.errors import Problem, display_path
+from simulator.errors import Problem, ValidationFailed, display_path
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000  # guards against alias bombs ("billion laughs") before pydantic walks the data
@@ -195,3 +196,36 @@ def _syntax_hint(what: str) -> str:
     if "alias" in w or "anchor" in w:
         return "define the &anchor before using *alias"
     return "fix the YAML syntax here"
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_model(path: Path | str, model: type[Model], shape: str) -> tuple[Model, str]:
+    """Read a YAML rules file into ``model``; returns it with the path as shown in messages.
+
+    Args:
+        path: The file.
+        model: The pydantic model of the whole file (a mapping).
+        shape: What the file should be, for a file that is not a mapping ("facts.yaml is a mapping (negation:, …)").
+
+    Raises:
+        ValidationFailed: with every problem, each pointing at ``path:line:col`` (unknown keys named as such).
+    """
+    doc, problems = read_yaml(path)
+    if doc is None:
+        raise ValidationFailed(problems)
+    if not isinstance(doc.data, dict):
+        raise ValidationFailed([Problem(doc.path, 1, 1, "", shape)])
+    try:
+        return model.model_validate(doc.data), doc.path
+    except ValidationError as exc:
+        out = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            line, col = doc.locate(loc)
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown key '{loc[-1]}'"
+            out.append(Problem(doc.path, line, col, ".".join(str(p) for p in loc), msg))
+        raise ValidationFailed(out) from None
