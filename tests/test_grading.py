@@ -295,3 +295,17 @@ def test_a_missing_step_is_shown_by_the_reference_reply_most_about_it(grader: Gr
     g = grader.grade(chat("卫衣大了想换小一码", "亲，您好～麻烦发下订单号，我核实一下", "626018159083016613"), exchange)
     missing = next(f for f in g.findings() if f.criterion == "offer-exchange")
     assert missing.suggestion is not None and "申请换货" in missing.suggestion.text
+
+
+def test_a_given_up_conversation_never_passes(grader: Grader, scenario) -> None:
+    """Abandoning leaves what was never done unscored, so a few good replies and quitting must not pass."""
+    replies = [fill_variables(r, scenario.variable_values()) for r in scenario.references.good.replies[:3]]
+    lines = ["在吗，这条裙子我165穿什么码呀", *interleave(replies)]
+    finished = grader.grade(chat(*lines, outcome="bought"), scenario)
+    given_up = grader.grade(chat(*lines, outcome="abandoned"), scenario)
+    assert not finished.given_up and given_up.given_up
+    assert given_up.overall is not None and given_up.overall >= given_up.pass_mark  # the points alone would pass
+    assert given_up.passed is False
+    assert any(n.criterion == "given-up" for n in given_up.notes)
+    assert Grade.from_dict(given_up.to_dict()).passed is False
+    assert Grade.from_dict({**given_up.to_dict(), "given_up": None}).given_up is False  # stored before the field

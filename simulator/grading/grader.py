@@ -229,6 +229,11 @@ class Grader:
         )
         if grade.lost_the_customer:
             grade.notes.append(_lost_customer_note(ctx, grade))
+        if ctx.transcript.outcome == Outcome.ABANDONED.value and grade.unscored_reason is None:
+            grade.given_up = True
+            grade.notes.append(
+                Finding(Dimension.SERVICE, "given-up", 0.0, ctx.say("given-up"), source=Source("rule", "given-up", ""))
+            )
         return self.calibration.apply(grade) if self.calibration is not None else grade
 
     @staticmethod

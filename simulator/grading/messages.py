@@ -247,6 +247,10 @@ CATALOGUE: dict[str, Text] = {
         "对话在第 {replies} 条回复后就放弃了，内容太少，无法评分",
         "The conversation was given up after {replies} reply(ies): too little to grade",
     ),
+    "given-up": Text(
+        "对话中途放弃：没做到的部分不计分，所以这次不算通过",
+        "The conversation was given up: what was never done is not scored, so the attempt does not pass",
+    ),
     "reaction.lost": Text(
         "顾客带着怒气或投诉离开，而服务中有失礼或敷衍的回复：无论得分多少，都不算通过",
         "The customer left angry or complaining after rude or curt replies: not passed, whatever the points",

@@ -282,6 +282,7 @@ class Grade:
     reaction_weight: float = 0.0
     calibration: str | None = None
     calibrated_overall: float | None = None
+    given_up: bool = False  # the trainee abandoned it: what was not done is unscored, so it can never pass
 
     @property
     def criteria_overall(self) -> float | None:
@@ -335,14 +336,15 @@ class Grade:
 
     @property
     def passed(self) -> bool | None:
-        """Passed when overall ≥ pass mark, no red line was crossed and the customer was not driven away by rude or
-        curt service (:attr:`lost_the_customer`); None if nothing could be scored."""
+        """Passed when overall ≥ pass mark, no red line was crossed, the customer was not driven away by rude or
+        curt service (:attr:`lost_the_customer`) and the trainee did not give up (:attr:`given_up`: what was never
+        done is unscored then, so quitting early must not pass); None if nothing could be scored."""
         if self.red_lines:
             return False
         o = self.overall
         if o is None:
             return None
-        return o >= self.pass_mark and not self.lost_the_customer
+        return o >= self.pass_mark and not self.lost_the_customer and not self.given_up
 
     def findings(self) -> list[Finding]:
         """Every finding that lost points, in turn order."""
@@ -384,6 +386,7 @@ class Grade:
             "reaction": self.reaction.to_dict() if self.reaction is not None else None,
             "reaction_weight": self.reaction_weight,
             "lost_the_customer": self.lost_the_customer,
+            "given_up": self.given_up,
             "calibration": self._calibration_dict(),
         }
 
@@ -429,6 +432,7 @@ class Grade:
             reaction=Reaction.from_dict(data["reaction"]) if data.get("reaction") else None,
             reaction_weight=float(data.get("reaction_weight") or 0.0),
             calibration=calibration["profile"] if calibration else None,
+            given_up=bool(data.get("given_up")),
             calibrated_overall=_number(data.get("overall")) if calibration else None,
         )
 
